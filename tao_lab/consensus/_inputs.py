@@ -1,0 +1,151 @@
+"""Checking and reading the epoch's inputs: stake vectors, u16 matrices, per-uid block numbers."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+U16_MAX = 65535
+U64_MAX = (1 << 64) - 1
+
+
+def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
+    """An integer in [lo, hi], or an `InputError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputError(name, f"expected an integer, got {value!r}")
+    value = int(value)
+    if value < lo or (hi is not None and value > hi):
+        bound = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise InputError(name, f"{value} is out of range {bound}")
+    return value
+
+
+def int_vector(name: str, values, lo: int, hi: int, n: int | None = None) -> list[int]:
+    """A 1-D sequence of integers in [lo, hi] as a list of Python ints (exact for u64)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(name, f"expected a 1-D sequence, got shape {arr.shape}")
+    if n is not None and len(arr) != n:
+        raise InputError(name, f"expected {n} entries (one per uid), got {len(arr)}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise InputError(name, "contains NaN or infinity")
+        if not (arr == np.floor(arr)).all():
+            raise InputError(name, "expected integers (rao or blocks), got fractional values")
+    elif arr.dtype.kind == "b" or arr.dtype.kind not in "iuO":
+        raise InputError(name, f"expected integers, got dtype {arr.dtype}")
+    out = [int(v) for v in arr.tolist()]
+    bad = [v for v in out if v < lo or v > hi]
+    if bad:
+        raise InputError(name, f"value {bad[0]} is out of range [{lo}, {hi}]")
+    return out
+
+
+def bool_vector(name: str, values, n: int) -> np.ndarray:
+    """A bool vector of length n; a shorter one is padded with False as the chain pads storage."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(name, f"expected a 1-D sequence of bools, got shape {arr.shape}")
+    if arr.dtype.kind not in "biu":
+        raise InputError(name, f"expected bools, got dtype {arr.dtype}")
+    if len(arr) > n:
+        raise InputError(name, f"has {len(arr)} entries for {n} uids")
+    out = np.zeros(n, dtype=bool)
+    out[: len(arr)] = arr.astype(bool)
+    return out
+
+
+class U16Matrix:
+    """An (n, n) matrix of u16 values as the chain stores it: only some rows and entries exist.
+
+    ``rows`` maps a row index to ``(columns, values)`` int arrays sorted by column. An explicit
+    zero entry is kept (it matters to Yuma3); in the dense input form a zero means "absent".
+    """
+
+    def __init__(self, rows: dict[int, tuple[np.ndarray, np.ndarray]], n: int):
+        self.rows = rows
+        self.n = n
+
+    @classmethod
+    def read(cls, name: str, matrix, n: int) -> "U16Matrix":
+        if matrix is None:
+            return cls({}, n)
+        if isinstance(matrix, np.ndarray) and matrix.ndim == 2:
+            return cls._read_dense(name, matrix, n)
+        if not isinstance(matrix, Sequence) and not isinstance(matrix, np.ndarray):
+            raise InputError(name, f"expected an (n, n) array or n sparse rows, got {type(matrix).__name__}")
+        rows = list(matrix)
+        if len(rows) != n:
+            raise InputError(name, f"expected {n} rows (one per uid), got {len(rows)}")
+        first = next((r for r in rows if len(r) > 0), None)
+        if first is not None and not _is_pair(first[0]):
+            return cls._read_dense(name, np.asarray(rows), n)
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i, row in enumerate(rows):
+            if len(row) == 0:
+                continue
+            try:
+                pairs = np.asarray(row, dtype=np.float64).reshape(-1, 2)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"{name}[{i}]", f"expected (uid, value) pairs: {exc}") from None
+            if pairs.shape[0] != len(row):
+                raise InputError(f"{name}[{i}]", "expected (uid, value) pairs")
+            cols = _checked_ints(f"{name}[{i}] uids", pairs[:, 0], 0, n - 1)
+            vals = _checked_ints(f"{name}[{i}] values", pairs[:, 1], 0, U16_MAX)
+            order = np.argsort(cols, kind="stable")
+            cols, vals = cols[order], vals[order]
+            if len(cols) > 1 and (np.diff(cols) == 0).any():
+                raise InputError(f"{name}[{i}]", "lists the same uid twice")
+            out[i] = (cols, vals)
+        return cls(out, n)
+
+    @classmethod
+    def _read_dense(cls, name: str, matrix: np.ndarray, n: int) -> "U16Matrix":
+        if matrix.shape != (n, n):
+            raise InputError(name, f"expected shape ({n}, {n}), got {matrix.shape}")
+        if matrix.dtype.kind == "f":
+            if not np.isfinite(matrix).all():
+                raise InputError(name, "contains NaN or infinity")
+            if not (matrix == np.floor(matrix)).all():
+                raise InputError(name, "expected u16 integers as the chain stores them, got fractions")
+        elif matrix.dtype.kind not in "iu":
+            raise InputError(name, f"expected integers, got dtype {matrix.dtype}")
+        if matrix.size and (matrix.min() < 0 or matrix.max() > U16_MAX):
+            raise InputError(name, f"values must be u16 in [0, {U16_MAX}]")
+        out = {}
+        for i in np.flatnonzero(matrix.any(axis=1)):
+            cols = np.flatnonzero(matrix[i])
+            out[int(i)] = (cols.astype(np.int64), matrix[i, cols].astype(np.int64))
+        return cls(out, n)
+
+    def dense(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, present)`` of shape (len(row_ids), n) for the given rows (int64, bool)."""
+        values = np.zeros((len(row_ids), self.n), dtype=np.int64)
+        present = np.zeros((len(row_ids), self.n), dtype=bool)
+        for k, i in enumerate(row_ids):
+            entry = self.rows.get(int(i))
+            if entry is not None:
+                values[k, entry[0]] = entry[1]
+                present[k, entry[0]] = True
+        return values, present
+
+
+def _is_pair(x) -> bool:
+    return isinstance(x, (Sequence, np.ndarray)) and not isinstance(x, str) and len(x) == 2
+
+
+def _checked_ints(name: str, values: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    if not np.isfinite(values).all():
+        raise InputError(name, "contains NaN or infinity")
+    if not (values == np.floor(values)).all():
+        raise InputError(name, "expected integers")
+    if values.size and (values.min() < lo or values.max() > hi):
+        raise InputError(name, f"values must lie in [{lo}, {hi}]")
+    return values.astype(np.int64)
