@@ -162,8 +162,17 @@ def mat_ema(new, old, alpha, ar=FIXED) -> np.ndarray:
 
 
 def mat_ema_alpha(new, old, alpha, ar=FIXED) -> np.ndarray:
-    """``min((1 - a_ij) * old_ij + max(a_ij * new_ij, 0), 1)`` with one alpha per entry."""
+    """``min((1 - a_ij) * old_ij + max(a_ij * new_ij, 0), 1)`` with one alpha per entry.
+
+    Mismatched shapes are answered as the chain answers them: ``old`` when the row counts differ,
+    ``new`` when the row lengths differ.
+    """
+    new, old = np.asarray(new, dtype=ar.dtype), np.asarray(old, dtype=ar.dtype)
     alpha = np.asarray(alpha, dtype=ar.dtype)
+    if not (len(new) == len(old) == len(alpha)):
+        return old.copy()
+    if not (new.shape == old.shape == alpha.shape):
+        return new.copy()
     decayed = ar.mul(ar.one - alpha, np.asarray(old, dtype=ar.dtype))
     gained = np.maximum(ar.mul(alpha, np.asarray(new, dtype=ar.dtype)), 0)
     return np.minimum(decayed + gained, ar.one)
