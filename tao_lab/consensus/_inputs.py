@@ -65,18 +65,20 @@ def bool_vector(name: str, values, n: int) -> np.ndarray:
 class U16Matrix:
     """An (n, n) matrix of u16 values as the chain stores it: only some rows and entries exist.
 
-    ``rows`` maps a row index to ``(columns, values)`` int arrays sorted by column. An explicit
-    zero entry is kept (it matters to Yuma3); in the dense input form a zero means "absent".
+    Built from sparse rows it keeps ``{row: (columns, values)}`` sorted by column, with explicit
+    zero entries (they matter to Yuma3). Built from a dense array it keeps the array, and a zero
+    means "absent".
     """
 
-    def __init__(self, rows: dict[int, tuple[np.ndarray, np.ndarray]], n: int):
-        self.rows = rows
+    def __init__(self, n: int, rows: dict | None = None, array: np.ndarray | None = None):
         self.n = n
+        self._rows = rows if rows is not None else {}
+        self._array = array
 
     @classmethod
     def read(cls, name: str, matrix, n: int) -> "U16Matrix":
         if matrix is None:
-            return cls({}, n)
+            return cls(n)
         if isinstance(matrix, np.ndarray) and matrix.ndim == 2:
             return cls._read_dense(name, matrix, n)
         if not isinstance(matrix, Sequence) and not isinstance(matrix, np.ndarray):
@@ -104,7 +106,7 @@ class U16Matrix:
             if len(cols) > 1 and (np.diff(cols) == 0).any():
                 raise InputError(f"{name}[{i}]", "lists the same uid twice")
             out[i] = (cols, vals)
-        return cls(out, n)
+        return cls(n, rows=out)
 
     @classmethod
     def _read_dense(cls, name: str, matrix: np.ndarray, n: int) -> "U16Matrix":
@@ -117,20 +119,33 @@ class U16Matrix:
                 raise InputError(name, "expected u16 integers as the chain stores them, got fractions")
         elif matrix.dtype.kind not in "iu":
             raise InputError(name, f"expected integers, got dtype {matrix.dtype}")
-        if matrix.size and (matrix.min() < 0 or matrix.max() > U16_MAX):
+        if matrix.dtype != np.uint16 and matrix.size and (matrix.min() < 0 or matrix.max() > U16_MAX):
             raise InputError(name, f"values must be u16 in [0, {U16_MAX}]")
-        out = {}
-        for i in np.flatnonzero(matrix.any(axis=1)):
-            cols = np.flatnonzero(matrix[i])
-            out[int(i)] = (cols.astype(np.int64), matrix[i, cols].astype(np.int64))
-        return cls(out, n)
+        return cls(n, array=matrix)
+
+    def row_ids(self) -> np.ndarray:
+        """Indices of the rows that hold at least one entry."""
+        if self._array is not None:
+            return np.flatnonzero(self._array.any(axis=1))
+        return np.array(sorted(self._rows), dtype=np.int64)
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(columns, values)`` of row i (empty arrays when it has no entries)."""
+        if self._array is not None:
+            cols = np.flatnonzero(self._array[i])
+            return cols, self._array[i, cols].astype(np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return self._rows.get(int(i), (empty, empty))
 
     def dense(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(values, present)`` of shape (len(row_ids), n) for the given rows (int64, bool)."""
+        if self._array is not None:
+            values = self._array[row_ids].astype(np.int64)
+            return values, values != 0
         values = np.zeros((len(row_ids), self.n), dtype=np.int64)
         present = np.zeros((len(row_ids), self.n), dtype=bool)
         for k, i in enumerate(row_ids):
-            entry = self.rows.get(int(i))
+            entry = self._rows.get(int(i))
             if entry is not None:
                 values[k, entry[0]] = entry[1]
                 present[k, entry[0]] = True

@@ -87,11 +87,37 @@ def _operands(a, b) -> tuple[np.ndarray, np.ndarray, tuple]:
 
 def mul(a, b) -> np.ndarray:
     """Saturating I32F32 multiply, elementwise: ``floor(a*b / 2**32)`` on the exact product."""
-    a, b, shape = _operands(a, b)
+    a, b = _arr(a), _arr(b)
     with np.errstate(over="ignore"):
+        fast = _mul_unit(a, b)
+        if fast is None:
+            fast = _mul_unit(b, a)
+        if fast is not None:
+            return fast.reshape(np.broadcast_shapes(a.shape, b.shape))
+        a, b, shape = _operands(a, b)
         out = _mul(a, b)
-    return _patch(out, np.abs(a).view(np.uint64).astype(np.float64) * np.abs(b).view(np.uint64).astype(np.float64)
-                  >= _SAFE_PRODUCT * ONE, a, b, _mul_py).reshape(shape)
+    slow = np.abs(a).view(np.uint64).astype(np.float64) * np.abs(b).view(np.uint64).astype(np.float64)
+    return _patch(out, slow >= _SAFE_PRODUCT * ONE, a, b, _mul_py).reshape(shape)
+
+
+def _mul_unit(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The common case, ``a`` in [0, 1] and ``|b| <= 2**62``, in a few 64-bit operations; else None.
+
+    With ``b = bh * 2**32 + bl``: ``floor(a*b / 2**32) = a*bh + floor(a*bl / 2**32)``, where
+    ``a*bl < 2**64`` fits in uint64 and ``a*bh`` cannot overflow.
+    """
+    if a.size == 0 or b.size == 0 or a.min() < 0 or a.max() > ONE:
+        return None
+    lo, hi = b.min(), b.max()
+    if hi > 1 << 62 or lo < -(1 << 62):
+        return None
+    ua = np.atleast_1d(a).view(np.uint64)
+    ub = (np.atleast_1d(b) if lo >= 0 else np.abs(np.atleast_1d(b))).view(np.uint64)
+    low = ua * (ub & _LO32)
+    mag = ((low >> _S32) + ua * (ub >> _S32)).view(np.int64)
+    if lo >= 0:
+        return mag
+    return np.where(b < 0, -(mag + ((low & _LO32) != 0)), mag)
 
 
 def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -109,8 +135,20 @@ def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def div(a, b) -> np.ndarray:
     """subtensor's ``safe_div``: ``trunc(a * 2**32 / b)``, or 0 when b is 0 or the quotient overflows."""
-    a, b, shape = _operands(a, b)
+    a, b = _arr(a), _arr(b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = np.atleast_1d(a), np.atleast_1d(b)
     with np.errstate(over="ignore"):
+        if a.size and b.size and a.min() >= 0 and b.min() > 0:
+            # The common case: 0 <= a < 1 and b > 0, where (a << 32) fits in uint64.
+            out = ((a.view(np.uint64) << _S32) // b.view(np.uint64)).view(np.int64)
+            big = np.broadcast_to(a >= ONE, out.shape)
+            if big.any():
+                idx = np.nonzero(big)
+                ab, bb = np.broadcast_arrays(a, b)
+                out[idx] = _div(ab[idx], bb[idx])
+            return out.reshape(shape)
+        a, b = np.broadcast_arrays(a, b)
         return _div(a, b).reshape(shape)
 
 
@@ -171,6 +209,9 @@ def fixed_proportion_to_u16(raw) -> np.ndarray:
 def to_rao(raw, rao_emission: int) -> np.ndarray:
     """``floor(x * rao_emission)`` in I96F32, saturated to u64: a share of an emission in rao."""
     rao = int(rao_emission)
+    raw = _arr(raw)
+    if rao < 1 << 30 and (raw.size == 0 or (raw.min() >= 0 and raw.max() <= ONE)):
+        return mul(raw, rao).astype(np.uint64)  # floor(raw * rao / 2**32), when it fits in 64 bits
     vals = [min(max(int(v) * rao >> FRAC_BITS, 0), (1 << 64) - 1) for v in np.ravel(raw)]
     return np.array(vals, dtype=np.uint64).reshape(np.shape(raw))
 

@@ -26,21 +26,21 @@ def normalize(x, ar=FIXED) -> np.ndarray:
     """``x / sum(x)``, or ``x`` unchanged when the sum is 0 (``inplace_normalize``)."""
     x = np.asarray(x, dtype=ar.dtype)
     total = x.sum()
-    return x.copy() if total == 0 else ar.div(x, total)
+    return x.copy() if total == 0 else ar.div(x, total)  # a zero entry stays zero
 
 
 def row_normalize(m, ar=FIXED) -> np.ndarray:
     """Divide each row with a positive sum by that sum (``inplace_row_normalize``)."""
     m = np.asarray(m, dtype=ar.dtype)
     sums = m.sum(axis=1, keepdims=True)
-    return np.where(sums > 0, ar.div(m, sums), m)
+    return np.where(sums > 0, ar.div(m, np.where(sums > 0, sums, 1)), m)
 
 
 def col_normalize(m, ar=FIXED) -> np.ndarray:
     """Divide each column with a non-zero sum by that sum (``inplace_col_normalize``)."""
     m = np.asarray(m, dtype=ar.dtype)
     sums = m.sum(axis=0, keepdims=True)
-    return np.where(sums != 0, ar.div(m, sums), m)
+    return np.where(sums != 0, ar.div(m, np.where(sums != 0, sums, 1)), m)
 
 
 def col_max_upscale(m, ar=FIXED) -> np.ndarray:
@@ -49,7 +49,7 @@ def col_max_upscale(m, ar=FIXED) -> np.ndarray:
     if m.size == 0:
         return m.copy()
     maxes = np.maximum(m.max(axis=0, keepdims=True), 0)
-    return np.where(maxes != 0, ar.div(m, maxes), m)
+    return np.where(maxes != 0, ar.div(m, np.where(maxes != 0, maxes, 1)), m)
 
 
 def is_topk(x, k: int) -> np.ndarray:
@@ -115,12 +115,31 @@ def weighted_median_col(stake, score, majority, ar=FIXED) -> np.ndarray:
     weights = normalize(stake[voters], ar)
     minority = weights.sum() - majority
     cols = np.ascontiguousarray(score[voters].T)  # (columns, voters)
-    order = np.argsort(cols, axis=1, kind="stable")
-    sorted_scores = np.take_along_axis(cols, order, axis=1)
+    order = _argsort_rows(cols, exact=ar.exact)
     cumulative = np.cumsum(weights[order], axis=1)
     over = cumulative > minority
     first = np.where(over.any(axis=1), over.argmax(axis=1), cols.shape[1] - 1)
-    return sorted_scores[np.arange(columns), first]
+    at = np.arange(columns)
+    return cols[at, order[at, first]]
+
+
+def _argsort_rows(x: np.ndarray, exact: bool) -> np.ndarray:
+    """A stable ascending argsort of each row of a non-negative matrix.
+
+    A plain sort of packed ``value << bits | index`` keys is several times faster than argsort.
+    Exact (integer) rows are packed only when no bit is lost; float rows are packed by their bit
+    patterns (monotone for non-negative floats) with the lowest mantissa bits dropped, which can
+    only swap values within ~1e-13 of each other.
+    """
+    bits = max(1, (x.shape[1] - 1).bit_length())
+    ordered = x if exact else x.view(np.int64)
+    if ordered.size == 0 or ordered.min() < 0:
+        return np.argsort(x, axis=1, kind="stable")
+    shift = max(0, int(ordered.max()).bit_length() + bits - 62)
+    if exact and shift:
+        return np.argsort(x, axis=1, kind="stable")
+    keys = np.sort(((ordered >> shift) << bits) | np.arange(x.shape[1]), axis=1)
+    return keys & ((1 << bits) - 1)
 
 
 def col_clip(m, thresholds) -> np.ndarray:
@@ -146,13 +165,13 @@ def row_hadamard(m, v, ar=FIXED) -> np.ndarray:
 
 
 def interpolate(m1, m2, ratio, ar=FIXED) -> np.ndarray:
-    """``m1 + ratio * (m2 - m1)``; exactly ``m1`` at ratio 0 and ``m2`` at ratio 1."""
+    """``m1 + ratio * (m2 - m1)``; at ratio 0 and 1 the input itself is returned, not a copy."""
     m1 = np.asarray(m1, dtype=ar.dtype)
     m2 = np.asarray(m2, dtype=ar.dtype)
     if ratio == 0:
-        return m1.copy()
+        return m1
     if ratio == ar.one:
-        return m2.copy()
+        return m2
     return m1 + ar.mul(ratio, m2 - m1)
 
 

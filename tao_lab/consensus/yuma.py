@@ -170,7 +170,7 @@ class EpochResult:
             elif self.validator_permits[i]:
                 out.append([])
             else:
-                cols, vals = self._bonds_in.rows.get(i, ((), ()))
+                cols, vals = self._bonds_in.row(i)
                 out.append([(int(j), int(v)) for j, v in zip(cols, vals)])
         return out
 
@@ -249,7 +249,7 @@ def epoch(
     A = P.normalize(np.where(active & vp, S, ar.zero), ar)
 
     # Materialise the rows that can hold weights (permitted validators) or bonds.
-    rows = np.union1d(np.flatnonzero(vp), np.fromiter(B.rows, dtype=np.int64, count=len(B.rows))).astype(np.int64)
+    rows = np.union1d(np.flatnonzero(vp), B.row_ids()).astype(np.int64)
     Wv, Wp = W.dense(rows)
     Wp &= vp[rows][:, None]
     if sparse:
@@ -264,7 +264,7 @@ def epoch(
     Wv = np.where(Wp, Wv, 0)
     if not sparse:
         Wp = np.ones_like(Wp)  # every cell of a dense matrix exists
-    Wn = P.row_normalize(ar.from_int(Wv), ar)
+    Wn = ar.normalize_ints(Wv, axis=1)  # rows with a positive sum; weights are never negative
 
     # Consensus, clipping, validator trust, incentive.
     kappa = ar.ratio(params.kappa, U16_MAX)
@@ -273,7 +273,8 @@ def epoch(
     clipped_p = Wp & ~((C[None, :] == 0) & (Wn > 0)) if sparse else Wp
     Tv = np.zeros(n, dtype=ar.dtype)
     Tv[rows] = clipped.sum(axis=1)
-    R = P.matmul(clipped, A[rows], ar)
+    stake_weighted = P.row_hadamard(clipped, A[rows], ar)  # A_i * W̄_ij, each product floored
+    R = stake_weighted.sum(axis=0)
     I = P.normalize(R, ar)
 
     # Weights for bonds: interpolate between raw and clipped weights by the bonds penalty.
@@ -307,8 +308,10 @@ def epoch(
         D_rows = ar.mul(per_validator, A[rows])
         ema_u16 = ar.to_u16(ema)
     else:
-        Bn = P.col_normalize(ar.from_int(Bv), ar)
-        delta = P.col_normalize(P.row_hadamard(WB, A[rows], ar), ar)
+        Bn = ar.normalize_ints(Bv, axis=0)
+        # ΔB = WB ◦ A; with the default full penalty WB is W̄, whose products ranks already made.
+        delta = stake_weighted if WB is clipped else P.row_hadamard(WB, A[rows], ar)
+        delta = P.col_normalize(delta, ar)
         ema = P.col_normalize(P.mat_ema(delta, Bn, ar.ema_alpha(params.bonds_moving_average), ar), ar)
         ema_p = (ema > 0) if sparse else np.ones_like(WBp)
         D_rows = P.matmul_transpose(ema, I, ar)
