@@ -66,7 +66,7 @@ def _demo(args) -> int:
         miner = uid >= args.validators
         role = "miner" if miner else ("validator" if r.new_validator_permits[uid] else "idle")
         q = f"{quality[uid - args.validators]:.3f}" if miner else ""
-        print(f"{uid:>4} {role:<10} {int(r.raw_stake[uid]) / TAO:>10.0f} {q:>8} {r.consensus[uid]:>7.4f} "
+        print(f"{uid:>4} {role:<10} {int(r.stake[uid]) / TAO:>10.0f} {q:>8} {r.consensus[uid]:>7.4f} "
               f"{r.incentive[uid]:>7.4f} {r.dividends[uid]:>7.4f} {r.validator_trust[uid]:>7.4f} "
               f"{int(r.emission[uid]) / TAO:>13.6f}")
     return 0

@@ -14,7 +14,7 @@ __all__ = ["Simulation", "simulate", "SERIES_COLUMNS"]
 
 #: Columns of `Simulation.series`, one row per (epoch, uid).
 SERIES_COLUMNS = (
-    "epoch", "uid", "stake", "active_stake", "validator_permit", "consensus", "validator_trust",
+    "epoch", "uid", "stake", "stake_weight", "active_stake", "validator_permit", "consensus", "validator_trust",
     "incentive", "dividends", "server_emission", "validator_emission", "emission",
 )
 

@@ -93,11 +93,15 @@ class EpochContext:
 
 @dataclass(eq=False)
 class EpochResult:
-    """Everything an epoch computes, per uid. Floats are the fixed-point values as float64."""
+    """Everything an epoch computes, per uid. Floats are the fixed-point values as float64.
+
+    ``stake`` is the raw stake in rao (the chain's epoch output); ``stake_weight`` is the
+    normalised stake S the epoch worked with, and ``stake_weight_u16`` its stored form.
+    """
 
     n: int
-    raw_stake: np.ndarray  #: (n,) u64 stake in rao as read
-    stake: np.ndarray  #: (n,) normalised stake S after the threshold
+    stake: np.ndarray  #: (n,) u64 raw stake in rao, as the chain's epoch outputs it
+    stake_weight: np.ndarray  #: (n,) normalised stake S after the threshold
     active: np.ndarray  #: (n,) bool
     validator_permits: np.ndarray  #: (n,) bool, the permits this epoch masked with
     new_validator_permits: np.ndarray  #: (n,) bool, stored for the next epoch
@@ -332,8 +336,8 @@ def epoch(
 
     return EpochResult(
         n=n,
-        raw_stake=np.array(raw_stake, dtype=np.uint64),
-        stake=ar.to_float(S),
+        stake=np.array(raw_stake, dtype=np.uint64),
+        stake_weight=ar.to_float(S),
         active=active,
         validator_permits=vp,
         new_validator_permits=new_vp,

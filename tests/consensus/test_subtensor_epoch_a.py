@@ -32,8 +32,8 @@ Skipped Rust tests:
   ``get_alpha_values_32``). They run no epoch, and none of what they assert goes through ``epoch()``.
 * Rank and trust asserts inside the ported tests: the chain no longer computes them (getters return
   0), and the API has no such output.
-* Staking-only asserts (``get_total_stake_for_hotkey``) are dropped. They check staking storage,
-  not epoch output (the API's ``result.stake`` is the normalised S).
+* Staking-only asserts (``get_total_stake_for_hotkey``) are dropped: they read staking storage,
+  which the epoch only echoes back (``result.stake`` is the raw stake passed in).
 """
 
 import numpy as np

@@ -132,7 +132,7 @@ def test_simple():
     r = run(TWO_VALIDATORS, block=1)
     assert len(bools(r.active)) == 2  # Number of Neurons in Network: 2
     assert bools(r.active) == [True, True]  # Inactive: [false, false]
-    assert_logged(r.stake, "[0.5, 0.5]")  # Normalised Stake
+    assert_logged(r.stake_weight, "[0.5, 0.5]")  # Normalised Stake
     assert ints(r.stake_weight_u16) == [32767, 32767]
     assert bools(r.new_validator_permits) == [True, True]
     assert_logged(r.active_stake, "[0.5, 0.5]")
@@ -187,7 +187,7 @@ def test_epoch_topk_validator_permits():
     """epoch_topk_validator_permits: MaxAllowedValidators = 1 keeps only the larger stake."""
     r = run([neuron(0, True, 2_000_000_000, 0, 1), neuron(1, True, 1_000_000_000, 0, 1)],
             block=1, max_allowed_validators=1)
-    stake0 = float(np.asarray(r.stake, dtype=np.float64)[0])
+    stake0 = float(np.asarray(r.stake_weight, dtype=np.float64)[0])
     assert 0.666 <= stake0 < 0.667  # "Normalised Stake: [0.666"
     assert bools(r.new_validator_permits) == [True, False]
 
