@@ -4,7 +4,7 @@ The Rust tests build a small subnet in the mock runtime, run ``epoch_mechanism``
 production epoch) and grep its trace log. Here each scenario becomes one ``epoch()`` call and each
 log line becomes an assertion on the matching result attribute:
 
-* ``Normalised Stake`` -> ``stake`` (and ``stake_weight_u16``), ``Inactive`` -> ``~active``,
+* ``Normalised Stake`` -> ``stake_weight`` (and ``stake_weight_u16``), ``Inactive`` -> ``~active``,
   ``new_validator_permits``, ``Active Stake``, ``Consensus``, ``Validator Trust``, ``Dividends``;
 * ``Normalized Validator / Combined Emission`` -> ``validator_emission`` / ``emission`` in rao
   (``floor(x * rao_emission)``); ``Combined Emission`` -> ``emission``;
