@@ -81,8 +81,27 @@ class FixedArith:
         return fixed.saturating_div(fixed.ONE, fixed.ONE + fixed.exp_safe(x))
 
 
+_SCALE = float(fixed.ONE)
+_UNIT = 1.0 / _SCALE
+
+
+def _grid(x) -> np.ndarray:
+    """Truncate non-negative floats to the I32F32 grid (multiples of 2**-32), as the chain's divides do."""
+    out = np.multiply(x, _SCALE, dtype=np.float64)
+    if not isinstance(out, np.ndarray):  # a scalar
+        return np.trunc(out) * _UNIT
+    np.trunc(out, out=out)
+    out *= _UNIT
+    return out
+
+
 class FloatArith:
-    """The same steps in float64; agrees with `FixedArith` to about 1e-9 before rounding."""
+    """The same steps in float64, with products and quotients truncated to the I32F32 grid.
+
+    Keeping values on the chain's 2**-32 grid makes the float path drift the way the chain does
+    (a dividend summed from thousands of floored products ends up ~1e-7 below the ideal value on
+    chain); what remains are float64 rounding differences of a few ulps.
+    """
 
     exact = False
     dtype = np.float64
@@ -92,13 +111,21 @@ class FloatArith:
 
     @staticmethod
     def mul(a, b) -> np.ndarray:
-        return np.multiply(a, b, dtype=np.float64)
+        # Floored to the chain's 2**-32 grid, so sums of thousands of products drift as the chain's do.
+        out = np.multiply(a, b, dtype=np.float64)
+        out *= _SCALE
+        np.floor(out, out=out)
+        out *= _UNIT
+        return out
 
     @staticmethod
     def div(a, b) -> np.ndarray:
         b = np.asarray(b, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.true_divide(a, b)
+        out *= _SCALE
+        np.trunc(out, out=out)
+        out *= _UNIT
         return np.where(b == 0, 0.0, out) if (b == 0).any() else out
 
     @staticmethod
@@ -130,7 +157,7 @@ class FloatArith:
     def normalize_ints(x: np.ndarray, axis: int) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         sums = x.sum(axis=axis, keepdims=True)
-        return x * np.where(sums != 0, 1.0 / np.where(sums != 0, sums, 1.0), 1.0)
+        return _grid(x * np.where(sums != 0, 1.0 / np.where(sums != 0, sums, 1.0), 1.0))
 
     @staticmethod
     def ratio(num: int, den: int) -> float:
@@ -141,19 +168,19 @@ class FloatArith:
         total = sum(stake)
         if total == 0:
             return np.zeros(len(stake))
-        return np.array([s / total for s in stake], dtype=np.float64)
+        return _grid([s / total for s in stake])
 
     @staticmethod
     def ema_alpha(bonds_moving_average: int) -> float:
-        return 1.0 - bonds_moving_average / 1e6
+        return 1.0 - float(_grid(bonds_moving_average / 1e6))
 
     @staticmethod
     def steepness_scale(steepness: int) -> float:
-        return steepness / -100.0
+        return float(np.trunc(steepness / -100.0 * _SCALE) * _UNIT)
 
     @staticmethod
     def sigmoid(x) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(np.clip(x, -20.0, 20.0)))
+        return _grid(1.0 / (1.0 + np.exp(np.clip(x, -20.0, 20.0))))
 
 
 FIXED = FixedArith()

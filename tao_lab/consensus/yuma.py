@@ -255,26 +255,25 @@ def epoch(
     # Materialise the rows that can hold weights (permitted validators) or bonds.
     rows = np.union1d(np.flatnonzero(vp), B.row_ids()).astype(np.int64)
     Wv, Wp = W.dense(rows)
-    Wp &= vp[rows][:, None]
+    masked = ~vp[rows]  # rows of uids without a permit are emptied
+    Wv[masked] = 0
+    Wp[masked] = False
     if sparse:
-        diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
-        Wp[np.flatnonzero(diag), rows[diag]] = False
+        diag = np.flatnonzero(rows != owner) if owner is not None else np.arange(len(rows))
+    else:
+        diag = np.arange(len(rows))  # the dense epoch masks the whole diagonal, owner too
+    Wv[diag, rows[diag]] = 0
+    Wp[diag, rows[diag]] = False
     if ctx.block_at_registration is not None and ctx.last_update is not None:
-        Wp &= ~(ctx.last_update[rows][:, None] <= ctx.block_at_registration[None, :])
+        _drop(Wv, Wp, ctx.last_update[rows][:, None] <= ctx.block_at_registration[None, :])
     if sparse and params.commit_reveal and ctx.commit_blocks is not None and ctx.block_at_registration is not None:
-        Wp &= ~(ctx.commit_blocks[rows][:, None] < ctx.block_at_registration[None, :])
-    if not sparse:
-        Wv[np.arange(len(rows)), rows] = 0  # the dense epoch masks the whole diagonal, owner too
-    Wv = np.where(Wp, Wv, 0)
-    if not sparse:
-        Wp = np.ones_like(Wp)  # every cell of a dense matrix exists
+        _drop(Wv, Wp, ctx.commit_blocks[rows][:, None] < ctx.block_at_registration[None, :])
     Wn = ar.normalize_ints(Wv, axis=1)  # rows with a positive sum; weights are never negative
 
     # Consensus, clipping, validator trust, incentive.
     kappa = ar.ratio(params.kappa, U16_MAX)
     C = P.weighted_median_col(A[rows], Wn, kappa, ar)
     clipped = np.minimum(Wn, C[None, :])
-    clipped_p = Wp & ~((C[None, :] == 0) & (Wn > 0)) if sparse else Wp
     Tv = np.zeros(n, dtype=ar.dtype)
     Tv[rows] = clipped.sum(axis=1)
     stake_weighted = P.row_hadamard(clipped, A[rows], ar)  # A_i * W̄_ij, each product floored
@@ -284,12 +283,6 @@ def epoch(
     # Weights for bonds: interpolate between raw and clipped weights by the bonds penalty.
     penalty = ar.ratio(params.bonds_penalty, U16_MAX)
     WB = P.interpolate(Wn, clipped, penalty, ar)
-    if penalty == 0:
-        WBp = Wp
-    elif penalty == ar.one:
-        WBp = clipped_p
-    else:
-        WBp = (WB > 0) if sparse else Wp
 
     # Bonds of uids registered since the last epoch are dropped.
     last_tempo = max(ctx.current_block - params.tempo, 0) if ctx.last_step == 0 else ctx.last_step + 1
@@ -303,10 +296,12 @@ def epoch(
         if params.liquid_alpha and (C != 0).any():
             alphas = _liquid_alphas(ar, params, C, WB, Bf)
             ema = P.mat_ema_alpha(WB, Bf, alphas, ar)
-            ema_p = WBp & (ema > 0) if sparse else np.ones_like(WBp)
+            # Only entries present in WB survive in the sparse epoch: a bond on a column the
+            # validator no longer weights is dropped, not decayed as in the dense epoch.
+            ema_p = _present_in_weights_for_bonds(Wp, Wn, C, WB, penalty, ar) & (ema > 0) if sparse else _all(ema)
         else:
             ema = P.mat_ema(WB, Bf, ar.ema_alpha(params.bonds_moving_average), ar)
-            ema_p = (ema > 0) if sparse else np.ones_like(WBp)
+            ema_p = (ema > 0) if sparse else _all(ema)
         ema = np.where(ema_p, ema, 0)
         per_validator = ar.mul(P.col_normalize(ema, ar), I[None, :]).sum(axis=1)
         D_rows = ar.mul(per_validator, A[rows])
@@ -317,7 +312,7 @@ def epoch(
         delta = stake_weighted if WB is clipped else P.row_hadamard(WB, A[rows], ar)
         delta = P.col_normalize(delta, ar)
         ema = P.col_normalize(P.mat_ema(delta, Bn, ar.ema_alpha(params.bonds_moving_average), ar), ar)
-        ema_p = (ema > 0) if sparse else np.ones_like(WBp)
+        ema_p = (ema > 0) if sparse else _all(ema)
         D_rows = P.matmul_transpose(ema, I, ar)
         ema_u16 = ar.to_u16(P.col_max_upscale(ema, ar))
     D = np.zeros(n, dtype=ar.dtype)
@@ -364,6 +359,30 @@ def epoch(
         _alphas=None if alphas is None else ar.to_float(alphas),
         _bonds_in=B,
     )
+
+
+def _drop(values: np.ndarray, present: np.ndarray, mask: np.ndarray) -> None:
+    """Remove the masked entries of a sparse matrix held as (values, present), in place."""
+    values[mask] = 0
+    present[mask] = False
+
+
+def _all(m: np.ndarray) -> np.ndarray:
+    return np.ones(m.shape, dtype=bool)
+
+
+def _present_in_weights_for_bonds(Wp, Wn, C, WB, penalty, ar) -> np.ndarray:
+    """Which entries of the sparse ``weights_for_bonds`` exist (``interpolate_sparse``).
+
+    Penalty 0 keeps the weights' entries, explicit zeros included; penalty 1 keeps the clipped
+    weights' entries (clipping removes an entry above a zero consensus); in between only entries
+    above zero survive.
+    """
+    if penalty == 0:
+        return Wp
+    if penalty == ar.one:
+        return Wp & ~((C[None, :] == 0) & (Wn > 0))
+    return WB > 0
 
 
 def _liquid_alphas(ar, params: EpochParams, C, WB, B):

@@ -35,8 +35,10 @@ def test_float_path_agrees_with_exact(yuma3, liquid, penalty):
     for name in ("consensus_u16", "incentive_u16", "dividends_u16", "validator_trust_u16", "stake_weight_u16"):
         assert np.abs(getattr(a, name).astype(int) - getattr(b, name).astype(int)).max() <= 1, name
     assert np.abs(a.new_bonds.astype(int) - b.new_bonds.astype(int)).max() <= 1
-    rao = np.abs(a.emission.astype(np.int64) - b.emission.astype(np.int64))
-    assert rao.max() <= 1e-6 * 1e9 + 1  # float path: within 1e-6 of the share
+    # The float path keeps values on the I32F32 grid, so it drifts as the chain does: a few rao at most.
+    for name in ("emission", "server_emission", "validator_emission"):
+        rao = np.abs(getattr(a, name).astype(np.int64) - getattr(b, name).astype(np.int64))
+        assert rao.max() <= 3, name
 
 
 def test_inputs_are_not_mutated_and_dense_equals_sparse_rows():
