@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -65,14 +66,15 @@ def bool_vector(name: str, values, n: int) -> np.ndarray:
 class U16Matrix:
     """An (n, n) matrix of u16 values as the chain stores it: only some rows and entries exist.
 
-    Built from sparse rows it keeps ``{row: (columns, values)}`` sorted by column, with explicit
-    zero entries (they matter to Yuma3). Built from a dense array it keeps the array, and a zero
-    means "absent".
+    Built from sparse rows it keeps them in compressed-row form (``indptr``, ``cols``, ``vals``),
+    sorted by column within each row, with explicit zero entries (they matter to Yuma3). Built
+    from a dense array it keeps the array, and a zero means "absent".
     """
 
-    def __init__(self, n: int, rows: dict | None = None, array: np.ndarray | None = None):
+    def __init__(self, n: int, csr: tuple | None = None, array: np.ndarray | None = None):
         self.n = n
-        self._rows = rows if rows is not None else {}
+        empty = np.zeros(0, dtype=np.int64)
+        self._csr = csr if csr is not None else (np.zeros(n + 1, dtype=np.int64), empty, empty)
         self._array = array
 
     @classmethod
@@ -89,24 +91,7 @@ class U16Matrix:
         first = next((r for r in rows if len(r) > 0), None)
         if first is not None and not _is_pair(first[0]):
             return cls._read_dense(name, np.asarray(rows), n)
-        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for i, row in enumerate(rows):
-            if len(row) == 0:
-                continue
-            try:
-                pairs = np.asarray(row, dtype=np.float64).reshape(-1, 2)
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"{name}[{i}]", f"expected (uid, value) pairs: {exc}") from None
-            if pairs.shape[0] != len(row):
-                raise InputError(f"{name}[{i}]", "expected (uid, value) pairs")
-            cols = _checked_ints(f"{name}[{i}] uids", pairs[:, 0], 0, n - 1)
-            vals = _checked_ints(f"{name}[{i}] values", pairs[:, 1], 0, U16_MAX)
-            order = np.argsort(cols, kind="stable")
-            cols, vals = cols[order], vals[order]
-            if len(cols) > 1 and (np.diff(cols) == 0).any():
-                raise InputError(f"{name}[{i}]", "lists the same uid twice")
-            out[i] = (cols, vals)
-        return cls(n, rows=out)
+        return cls(n, csr=_read_rows(name, rows, n))
 
     @classmethod
     def _read_dense(cls, name: str, matrix: np.ndarray, n: int) -> "U16Matrix":
@@ -127,40 +112,66 @@ class U16Matrix:
         """Indices of the rows that hold at least one entry."""
         if self._array is not None:
             return np.flatnonzero(self._array.any(axis=1))
-        return np.array(sorted(self._rows), dtype=np.int64)
+        return np.flatnonzero(np.diff(self._csr[0]) > 0)
 
     def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """``(columns, values)`` of row i (empty arrays when it has no entries)."""
         if self._array is not None:
             cols = np.flatnonzero(self._array[i])
             return cols, self._array[i, cols].astype(np.int64)
-        empty = np.zeros(0, dtype=np.int64)
-        return self._rows.get(int(i), (empty, empty))
+        indptr, cols, vals = self._csr
+        return cols[indptr[i] : indptr[i + 1]], vals[indptr[i] : indptr[i + 1]]
 
     def dense(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(values, present)`` of shape (len(row_ids), n) for the given rows (int64, bool)."""
         if self._array is not None:
             values = self._array[row_ids].astype(np.int64)
             return values, values != 0
+        indptr, cols, vals = self._csr
         values = np.zeros((len(row_ids), self.n), dtype=np.int64)
         present = np.zeros((len(row_ids), self.n), dtype=bool)
-        for k, i in enumerate(row_ids):
-            entry = self._rows.get(int(i))
-            if entry is not None:
-                values[k, entry[0]] = entry[1]
-                present[k, entry[0]] = True
+        starts, counts = indptr[row_ids], indptr[row_ids + 1] - indptr[row_ids]
+        k = np.repeat(np.arange(len(row_ids)), counts)
+        idx = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        values[k, cols[idx]] = vals[idx]
+        present[k, cols[idx]] = True
         return values, present
+
+
+def _read_rows(name: str, rows: list, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse rows of (uid, u16) pairs -> validated compressed rows, sorted by column."""
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
+    total = int(lengths.sum())
+    try:
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(rows)), dtype=np.float64, count=2 * total)
+    except (TypeError, ValueError):
+        for i, row in enumerate(rows):  # find the malformed row to name it
+            for pair in row:
+                if not _is_pair(pair):
+                    raise InputError(f"{name}[{i}]", f"expected (uid, value) pairs, got {pair!r}") from None
+                try:
+                    float(pair[0]), float(pair[1])
+                except (TypeError, ValueError):
+                    raise InputError(f"{name}[{i}]", f"expected numbers in {pair!r}") from None
+        raise InputError(name, "expected rows of (uid, value) pairs") from None
+    row_of = np.repeat(np.arange(n), lengths)
+    cols = _checked_ints(name, "uids", flat[0::2], 0, n - 1, row_of)
+    vals = _checked_ints(name, "values", flat[1::2], 0, U16_MAX, row_of)
+    order = np.lexsort((cols, row_of))
+    row_of, cols, vals = row_of[order], cols[order], vals[order]
+    dup = np.flatnonzero((row_of[1:] == row_of[:-1]) & (cols[1:] == cols[:-1]))
+    if dup.size:
+        raise InputError(f"{name}[{row_of[dup[0]]}]", f"lists uid {cols[dup[0]]} twice")
+    return np.concatenate([[0], np.cumsum(lengths)]), cols, vals
 
 
 def _is_pair(x) -> bool:
     return isinstance(x, (Sequence, np.ndarray)) and not isinstance(x, str) and len(x) == 2
 
 
-def _checked_ints(name: str, values: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    if not np.isfinite(values).all():
-        raise InputError(name, "contains NaN or infinity")
-    if not (values == np.floor(values)).all():
-        raise InputError(name, "expected integers")
-    if values.size and (values.min() < lo or values.max() > hi):
-        raise InputError(name, f"values must lie in [{lo}, {hi}]")
+def _checked_ints(name: str, what: str, values: np.ndarray, lo: int, hi: int, row_of: np.ndarray) -> np.ndarray:
+    bad = ~np.isfinite(values) | (values != np.floor(values)) | (values < lo) | (values > hi)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"{name}[{row_of[k]}] {what}", f"{values[k]!r} is not an integer in [{lo}, {hi}]")
     return values.astype(np.int64)

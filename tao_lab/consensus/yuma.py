@@ -431,7 +431,8 @@ def _read_context(context: EpochContext | None, n: int) -> _Context:
         if len(raw) != n:
             raise InputError("context.commit_blocks", f"expected {n} entries (one per uid), got {len(raw)}")
         commits = np.array(
-            [NEVER if b is None else check_int(f"context.commit_blocks[{i}]", b, 0, MAX_BLOCK) for i, b in enumerate(raw)],
+            # None, or the chain's own sentinel u64::MAX, means "no un-expired commit".
+            [NEVER if b is None else min(check_int(f"context.commit_blocks[{i}]", b, 0, U64_MAX), NEVER) for i, b in enumerate(raw)],
             dtype=np.int64,
         )
     return _Context(
