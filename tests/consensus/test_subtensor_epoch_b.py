@@ -200,7 +200,7 @@ def check_bonds_dividends(sub, result, bond_cols, target_bonds, target_dividends
     np.testing.assert_allclose(bonds, target_bonds, rtol=0, atol=1e-3)
 
 
-def run_yuma3_schedule(variant, stakes, schedule, uids, target_bonds, target_dividends,
+def check_yuma3_schedule(variant, stakes, schedule, uids, target_bonds, target_dividends,
                        liquid_alpha=True, bond_cols=None):
     """Epoch k: validators set schedule[k] (if any) on `uids`, one epoch runs, targets[k] are
     checked; bond targets are on the columns `bond_cols` (default: `uids`)."""
@@ -233,7 +233,7 @@ def test_yuma_3_kappa_moves_first(variant):
         [0.8564, 0.0844, 0.0592, 0.0000, 0.0000],
         [0.8418, 0.0884, 0.0697, 0.0000, 0.0000],
     ]
-    run_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
+    check_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -256,7 +256,7 @@ def test_yuma_3_kappa_moves_second(variant):
         [0.7625, 0.1706, 0.0669, 0.0000, 0.0000],
         [0.7730, 0.1508, 0.0762, 0.0000, 0.0000],
     ]
-    run_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
+    check_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -279,7 +279,7 @@ def test_yuma_3_kappa_moves_last(variant):
         [0.5976, 0.2340, 0.1683, 0.0000, 0.0000],
         [0.6592, 0.1932, 0.1475, 0.0000, 0.0000],
     ]
-    run_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
+    check_yuma3_schedule(variant, [8, 1, 1, 0, 0], schedule, (3, 4), target_bonds, target_dividends)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -303,7 +303,7 @@ def test_yuma_3_one_epoch_switch(variant):
         [0.3541, 0.3541, 0.2917, 0.0000, 0.0000],
         [0.3487, 0.3487, 0.3026, 0.0000, 0.0000],
     ]
-    run_yuma3_schedule(variant, [33, 33, 34, 0, 0], schedule, (3, 4), target_bonds,
+    check_yuma3_schedule(variant, [33, 33, 34, 0, 0], schedule, (3, 4), target_bonds,
                        target_dividends)
 
 
@@ -331,7 +331,7 @@ def test_yuma_3_liquid_alpha_disabled(variant):
         [0.3495, 0.3495, 0.3009, 0.0000, 0.0000],
     ]
     # set_liquid_alpha_enabled(false) comes after setup's first epoch, which has no weights.
-    run_yuma3_schedule(variant, [33, 33, 34, 0, 0], schedule, (3, 4), target_bonds,
+    check_yuma3_schedule(variant, [33, 33, 34, 0, 0], schedule, (3, 4), target_bonds,
                        target_dividends, liquid_alpha=False, bond_cols=(2, 3, 4))
 
 
@@ -357,7 +357,7 @@ def test_yuma_3_stable_miner(variant):
         [0.7912, 0.1241, 0.0847, 0.0000, 0.0000, 0.0000],
         [0.7937, 0.1173, 0.0890, 0.0000, 0.0000, 0.0000],
     ]
-    run_yuma3_schedule(variant, [8, 1, 1, 0, 0, 0], schedule, (3, 4, 5), target_bonds,
+    check_yuma3_schedule(variant, [8, 1, 1, 0, 0, 0], schedule, (3, 4, 5), target_bonds,
                        target_dividends)
 
 
