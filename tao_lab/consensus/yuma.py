@@ -311,8 +311,9 @@ def epoch(
         # ΔB = WB ◦ A; with the default full penalty WB is W̄, whose products ranks already made.
         delta = stake_weighted if WB is clipped else P.row_hadamard(WB, A[rows], ar)
         delta = P.col_normalize(delta, ar)
-        ema = P.col_normalize(P.mat_ema(delta, Bn, ar.ema_alpha(params.bonds_moving_average), ar), ar)
-        ema_p = (ema > 0) if sparse else _all(ema)
+        ema = P.mat_ema(delta, Bn, ar.ema_alpha(params.bonds_moving_average), ar)
+        ema_p = (ema > 0) if sparse else _all(ema)  # mat_ema_sparse keeps the positive entries
+        ema = P.col_normalize(ema, ar)
         D_rows = P.matmul_transpose(ema, I, ar)
         ema_u16 = ar.to_u16(P.col_max_upscale(ema, ar))
     D = np.zeros(n, dtype=ar.dtype)
