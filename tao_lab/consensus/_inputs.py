@@ -157,9 +157,12 @@ def _read_rows(name: str, rows: list, n: int) -> tuple[np.ndarray, np.ndarray, n
     row_of = np.repeat(np.arange(n), lengths)
     cols = _checked_ints(name, "uids", flat[0::2], 0, n - 1, row_of)
     vals = _checked_ints(name, "values", flat[1::2], 0, U16_MAX, row_of)
-    order = np.lexsort((cols, row_of))
-    row_of, cols, vals = row_of[order], cols[order], vals[order]
-    dup = np.flatnonzero((row_of[1:] == row_of[:-1]) & (cols[1:] == cols[:-1]))
+    same_row = row_of[1:] == row_of[:-1]
+    if not ((cols[1:] > cols[:-1]) | ~same_row).all():  # rows as the chain stores them are sorted already
+        order = np.lexsort((cols, row_of))
+        row_of, cols, vals = row_of[order], cols[order], vals[order]
+        same_row = row_of[1:] == row_of[:-1]
+    dup = np.flatnonzero(same_row & (cols[1:] == cols[:-1]))
     if dup.size:
         raise InputError(f"{name}[{row_of[dup[0]]}]", f"lists uid {cols[dup[0]]} twice")
     return np.concatenate([[0], np.cumsum(lengths)]), cols, vals

@@ -124,3 +124,16 @@ def test_public_api_is_curated():
     assert set(tao_lab.__all__) >= {"TaoLabError", "InputError"}
     assert {"epoch", "EpochParams", "EpochContext", "simulate", "normalize_weights"} <= set(c.__all__)
     assert all(hasattr(c, name) for name in c.__all__)
+
+
+def test_sparse_rows_in_any_column_order_read_the_same():
+    stake = [50, 30, 0, 0, 0]
+    rows = [[(4, 100), (2, 65535), (3, 0)], [(3, 65535), (2, 1)], [], [], []]
+    ordered = [sorted(r) for r in rows]
+    params = EpochParams(yuma3=True, liquid_alpha=True)
+    bonds = [[(3, 30000), (2, 60000)], [], [], [], []]
+    a = epoch(stake, rows, bonds, [True, True, False, False, False], params=params)
+    b = epoch(stake, ordered, [sorted(r) for r in bonds], [True, True, False, False, False], params=params)
+    assert a.new_bonds_rows == b.new_bonds_rows
+    np.testing.assert_array_equal(a.emission, b.emission)
+    assert a.new_bonds_rows[0][0][0] == 2  # stored rows come back sorted by uid
