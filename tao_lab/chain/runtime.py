@@ -1,0 +1,153 @@
+"""The runtime: pallets assembled into one state machine with one call type and one event type.
+
+`Runtime` knows the pallets, builds ``RuntimeCall`` / ``RuntimeEvent`` from their declarations,
+dispatches calls and serves the metadata. It holds no state: `tao_lab.chain.chain.Chain` applies
+blocks to a store with it.
+"""
+
+from __future__ import annotations
+
+from .pallet import Ctx, DispatchError, Pallet
+from .scale import F, H256, Enum, Struct, V, Vec
+from .types import DispatchError as DispatchErrorType
+from .types import Phase, RuntimeCall
+from .pallets.system import EventRecords
+
+SPEC_NAME = "node-subtensor"
+IMPL_NAME = "tao-lab-devnet"
+SPEC_VERSION = 300
+TRANSACTION_VERSION = 1
+
+
+def default_pallets() -> list[Pallet]:
+    from .pallets.balances import Balances
+    from .pallets.sudo import Sudo
+    from .pallets.system import System
+    from .pallets.timestamp import Timestamp
+    from .pallets.transaction_payment import TransactionPayment
+
+    pallets: list[Pallet] = [System(), Timestamp(), Balances(), TransactionPayment(), Sudo()]
+    try:  # the subnet pallets
+        from .pallets.admin_utils import AdminUtils
+        from .pallets.subtensor import SubtensorModule
+    except ImportError:  # pragma: no cover - during bring-up only
+        return pallets
+    return pallets + [SubtensorModule(), AdminUtils()]
+
+
+class Runtime:
+    """Pallets, their call and event types, dispatch, and metadata."""
+
+    spec_name = SPEC_NAME
+    impl_name = IMPL_NAME
+    spec_version = SPEC_VERSION
+    transaction_version = TRANSACTION_VERSION
+
+    def __init__(self, pallets: list[Pallet] | None = None):
+        self.pallets = sorted(pallets if pallets is not None else default_pallets(), key=lambda p: p.index)
+        self._by_name = {p.name: p for p in self.pallets}
+        for p in self.pallets:
+            p.runtime = self
+        self.call_enums: dict[str, Enum] = {}
+        self.event_enums: dict[str, Enum] = {}
+        self.error_enums: dict[str, Enum] = {}
+        self._calls: dict[str, dict[str, object]] = {}
+        for p in self.pallets:
+            calls = p.calls()
+            if calls:
+                self.call_enums[p.name] = Enum(
+                    f"{p.module}::pallet::Call", [V(c.name, c.fields, c.docs, index=c.index) for c in calls],
+                    "Contains a variant per dispatchable extrinsic that this pallet has.",
+                )
+                self._calls[p.name] = {c.name: c for c in calls}
+            if p.events:
+                self.event_enums[p.name] = Enum(f"{p.module}::pallet::Event", p.events, "The `Event` enum of this pallet")
+            if p.errors:
+                self.error_enums[p.name] = Enum(
+                    f"{p.module}::pallet::Error", [V(name, [], docs) for name, docs in p.errors],
+                    "The `Error` enum of this pallet.",
+                )
+        self.call_type = Enum("node_subtensor_runtime::RuntimeCall", [
+            V(name, [F(None, enum, f"self::sp_api_hidden_includes_construct_runtime::hidden_include::dispatch::CallableCallFor<{name}, Runtime>")],
+              index=self._by_name[name].index)
+            for name, enum in self.call_enums.items()
+        ])
+        self.event_type = Enum("node_subtensor_runtime::RuntimeEvent", [
+            V(name, [F(None, enum, f"{self._by_name[name].module}::Event<Runtime>")], index=self._by_name[name].index)
+            for name, enum in self.event_enums.items()
+        ])
+        self.event_record = Struct("frame_system::EventRecord", [
+            F("phase", Phase, "Phase"), F("event", self.event_type, "E"), F("topics", Vec(H256), "Vec<T>"),
+        ])
+        self.event_record.params = (("E", self.event_type), ("T", H256))
+        RuntimeCall.target = self.call_type
+        EventRecords.target = Vec(self.event_record)
+        self._metadata: bytes | None = None
+
+    # ------------------------------------------------------------------ lookups
+
+    def pallet(self, name: str) -> Pallet:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"the runtime has no pallet {name!r}") from None
+
+    def call_def(self, pallet: str, name: str):
+        try:
+            return self._calls[pallet][name]
+        except KeyError:
+            raise KeyError(f"{pallet} has no call {name!r}") from None
+
+    def metadata(self) -> bytes:
+        """SCALE-encoded ``RuntimeMetadataPrefixed`` (``meta`` + V14), built once."""
+        if self._metadata is None:
+            from .metadata import build_metadata
+
+            self._metadata = build_metadata(self)
+        return self._metadata
+
+    def version(self) -> dict:
+        return {
+            "specName": self.spec_name, "implName": self.impl_name, "authoringVersion": 1,
+            "specVersion": self.spec_version, "implVersion": 1, "apis": [],
+            "transactionVersion": self.transaction_version, "stateVersion": 1,
+        }
+
+    # ------------------------------------------------------------------ dispatch
+
+    def call_weight(self, call) -> int:
+        pallet, (name, _) = call
+        return self.call_def(pallet, name).weight
+
+    def dispatch(self, ctx: Ctx, call) -> None:
+        """Run a decoded ``RuntimeCall`` value ``(pallet, (call, args))`` in ``ctx``."""
+        pallet, (name, args) = call
+        cdef = self.call_def(pallet, name)
+        kwargs = args if isinstance(args, dict) else {}
+        cdef.fn(self._by_name[pallet], ctx, **kwargs)
+
+    def dispatch_nested(self, ctx: Ctx, call, root: bool = False, signer: bytes | None = None) -> None:
+        """Dispatch ``call`` from inside another call (sudo) in a transaction of its own."""
+        inner = Ctx(ctx.state, self, ctx.block_number, origin=signer, root=root, events=ctx.events, phase=ctx.phase)
+        ctx.state.begin()
+        try:
+            self.dispatch(inner, call)
+        except DispatchError:
+            ctx.state.rollback()
+            raise
+        ctx.state.commit_transaction()
+
+    def dispatch_error_value(self, exc: DispatchError):
+        """The ``sp_runtime::DispatchError`` value a failed call reports."""
+        if exc.pallet is None:
+            variant = DispatchErrorType.by_name.get(exc.error)
+            if variant is None or variant.fields:
+                return ("Other", None)
+            return (exc.error, None)
+        pallet = self._by_name[exc.pallet]
+        index = pallet.error_names.index(exc.error)
+        return ("Module", {"index": pallet.index, "error": bytes([index, 0, 0, 0])})
+
+    def event_records(self, events: list) -> list[dict]:
+        """``EventRecord`` values for ``(phase, pallet, name, payload)`` tuples deposited by calls."""
+        return [{"phase": phase, "event": (pallet, (name, payload)), "topics": []} for phase, pallet, name, payload in events]
