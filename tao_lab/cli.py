@@ -1,7 +1,7 @@
 """The ``tao-lab`` command line.
 
-``tao-lab demo`` runs a small subnet through Yuma consensus for a number of epochs and prints what
-each uid earns. Later commands (the devnet) join it here.
+``tao-lab devnet`` runs the embedded devnet node; ``tao-lab demo`` runs a small subnet through Yuma
+consensus for a number of epochs and prints what each uid earns.
 """
 
 from __future__ import annotations
@@ -72,9 +72,38 @@ def _demo(args) -> int:
     return 0
 
 
+def _devnet(args) -> int:
+    import asyncio
+    import logging
+
+    from .node.runner import serve_forever
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    mode = "instant" if args.instant else ("manual" if args.manual else "interval")
+
+    def ready(url: str) -> None:
+        # The first line of output is the URL: `Devnet` reads it to know where the node listens.
+        print(url, flush=True)
+        if not args.quiet:
+            print(f"tao_lab devnet ({mode} blocks{'' if mode != 'interval' else f' every {args.block_time:g} s'}, "
+                  f"data: {args.data_dir or 'in memory'}) — Ctrl-C to stop", file=sys.stderr, flush=True)
+
+    asyncio.run(serve_forever(ready=ready, host=args.host, port=args.port, mode=mode,
+                              block_time=args.block_time, data_dir=args.data_dir))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tao-lab", description="tao_lab: a lab kit for Bittensor-style networks")
     sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("devnet", help="run the embedded devnet node (Substrate JSON-RPC on 127.0.0.1)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=9944, help="port (0 = any free port; default 9944)")
+    dev.add_argument("--block-time", type=float, default=0.25, help="seconds between blocks (default 0.25)")
+    dev.add_argument("--instant", action="store_true", help="a block as soon as a transaction arrives")
+    dev.add_argument("--manual", action="store_true", help="blocks only through the dev_newBlock RPC")
+    dev.add_argument("--data-dir", default=None, help="keep the chain in this folder (default: in memory)")
+    dev.add_argument("--quiet", action="store_true", help="print only the URL")
     demo = sub.add_parser("demo", help="run a toy subnet through Yuma consensus and print a table")
     demo.add_argument("--validators", type=int, default=3)
     demo.add_argument("--miners", type=int, default=5)
@@ -85,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--liquid-alpha", action="store_true", help="liquid alpha (with --yuma3)")
     args = parser.parse_args(argv)
     try:
-        return _demo(args)
+        return _devnet(args) if args.command == "devnet" else _demo(args)
     except TaoLabError as exc:
         print(f"tao-lab: {exc}", file=sys.stderr)
         return 2
