@@ -90,12 +90,35 @@ class Receipt:
 class Chain:
     """Blocks and state. Not thread-safe: the node serialises access."""
 
-    def __init__(self, runtime: Runtime | None = None, genesis: dict | None = None):
+    def __init__(self, runtime: Runtime | None = None, genesis: dict | None = None, journal=None):
+        """``journal``: optional object with ``block(block, changes)`` and ``truncate(number)``
+        methods, told about every import and truncation (persistence lives in the node)."""
         self.runtime = runtime or Runtime()
         self.store = VersionedStore()
         self.blocks: list[Block] = []
         self.by_hash: dict[bytes, int] = {}
+        self.journal = journal
         self._genesis(genesis if genesis is not None else {})
+
+    @classmethod
+    def restore(cls, runtime: Runtime, saved, journal=None) -> "Chain":
+        """A chain rebuilt from saved ``(blocks, {number: changes})`` without re-executing blocks."""
+        blocks, changes = saved
+        if not blocks:
+            raise ValueError("no genesis block")
+        chain = cls.__new__(cls)
+        chain.runtime, chain.store, chain.blocks, chain.by_hash, chain.journal = runtime, VersionedStore(), [], {}, None
+        for block in blocks:
+            chain.store.commit(block.number, changes.get(block.number, {}))
+            chain._append(block, None)
+        chain.journal = journal
+        return chain
+
+    def _append(self, block: Block, changes) -> None:
+        self.blocks.append(block)
+        self.by_hash[block.hash] = block.number
+        if self.journal is not None and changes is not None:
+            self.journal.block(block, changes)
 
     @classmethod
     def dev(cls) -> "Chain":
@@ -209,8 +232,7 @@ class Chain:
         block = Block(number, self.head.hash, state_root, blake2_256(b"".join(blake2_256(e) for e in included)), included)
         block.hash = blake2_256(block.header_bytes())
         self.store.commit(number, changes)
-        self.blocks.append(block)
-        self.by_hash[block.hash] = number
+        self._append(block, changes)
         return block, receipts
 
     def _check_in_block(self, state: Overlay, ext: X.Extrinsic) -> None:
@@ -277,8 +299,7 @@ class Chain:
         block = Block(0, bytes(32), root, blake2_256(b""), [])
         block.hash = blake2_256(block.header_bytes())
         self.store.commit(0, changes)
-        self.blocks.append(block)
-        self.by_hash[block.hash] = 0
+        self._append(block, changes)
 
     # ------------------------------------------------------------------ for tests and dev tools
 
@@ -334,3 +355,5 @@ class Chain:
             del self.by_hash[block.hash]
         del self.blocks[number + 1 :]
         self.store.truncate(number)
+        if self.journal is not None:
+            self.journal.truncate(number)

@@ -107,7 +107,10 @@ class Session:
         return self._closed
 
     async def notify(self, method: str, subscription: str, result: Any) -> None:
-        """Send a subscription notification; silently nothing if the connection is gone."""
+        """Send a subscription notification; silently nothing if the connection is gone.
+
+        ``result`` must be JSON-serialisable (TypeError / ValueError otherwise: a node bug).
+        """
         if self._closed or self._send is None:
             return
         await self._send(_dumps({"jsonrpc": "2.0", "method": method,
@@ -127,12 +130,14 @@ class Session:
         callback is scheduled at once.
         """
         pending = _after_response.get()
-        if pending is None or pending.done:
-            task = asyncio.get_running_loop().create_task(_single(callback).run())
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-        else:
+        if pending is not None and not pending.done:
             pending.callbacks.append(callback)
+            return
+        now = _AfterResponse()
+        now.callbacks.append(callback)
+        task = asyncio.get_running_loop().create_task(now.run())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     def _close(self) -> None:
         if self._closed:
@@ -141,12 +146,6 @@ class Session:
         callbacks, self._close_callbacks = self._close_callbacks, []
         for callback in callbacks:
             _call_quietly(callback)
-
-
-def _single(callback: Callable[[], Awaitable[None]]) -> _AfterResponse:
-    pending = _AfterResponse()
-    pending.callbacks.append(callback)
-    return pending
 
 
 def _call_quietly(callback: Callable[[], None]) -> None:
@@ -297,9 +296,8 @@ class _WebSocket:
             if self._writer.can_write_eof():
                 self._writer.write_eof()
             await asyncio.wait_for(self._discard_input(), _CLOSE_TIMEOUT)
-        except (asyncio.TimeoutError, ConnectionError, OSError):
+        except (asyncio.TimeoutError, OSError):
             pass
-
 
     async def _discard_input(self) -> None:
         while await self._reader.read(1 << 16):
@@ -309,7 +307,7 @@ class _WebSocket:
 class _Connection:
     """What ``stop()`` needs to end one client connection."""
 
-    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task | None):
+    def __init__(self, writer: asyncio.StreamWriter, task: asyncio.Task):
         self.writer = writer
         self.task = task
         self.websocket: _WebSocket | None = None
@@ -375,14 +373,14 @@ class JsonRpcServer:
         server.close()
         connections = list(self._connections)
         if connections:
-            await asyncio.wait([asyncio.create_task(c.shutdown()) for c in connections], timeout=_CLOSE_TIMEOUT)
-            handlers = {c.task for c in connections if c.task is not None}
-            if handlers:
-                _, stuck = await asyncio.wait(handlers, timeout=_CLOSE_TIMEOUT)
-                for task in stuck:  # peers that never answered the close frame
-                    task.cancel()
-                if stuck:
-                    await asyncio.wait(stuck, timeout=_CLOSE_TIMEOUT)
+            closing = [asyncio.create_task(c.shutdown()) for c in connections]
+            _, stuck = await asyncio.wait({c.task for c in connections}, timeout=_CLOSE_TIMEOUT)
+            for connection in connections:
+                if connection.task in stuck:  # never answered the close frame, or stopped reading
+                    # Abort rather than cancel: the handler then sees EOF and ends by itself, and
+                    # Python 3.11's streams log a cancelled client_connected_cb task as an error.
+                    connection.writer.transport.abort()
+            await asyncio.wait([*stuck, *closing], timeout=_CLOSE_TIMEOUT)
         await server.wait_closed()
         logger.info("JSON-RPC on port %d stopped", self._port)
 
@@ -396,7 +394,7 @@ class JsonRpcServer:
     # -- connections ------------------------------------------------------------------------------
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(writer, asyncio.current_task())
+        connection = _Connection(writer, asyncio.current_task())  # type: ignore[arg-type]
         self._connections.add(connection)
         try:
             while (head := await _read_head(reader)) is not None:
@@ -407,9 +405,6 @@ class JsonRpcServer:
                 keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
                 if not await self._serve_http(reader, writer, method, target, headers, keep_alive):
                     return
-        except asyncio.CancelledError:
-            writer.transport.abort()  # stop() gave up on this peer: do not wait to flush
-            raise
         except asyncio.LimitOverrunError:
             await _http_reply(writer, 431, b"request head too large\n", "text/plain")
         except _BadRequest as exc:

@@ -32,15 +32,14 @@ class NodeHandle:
 async def start_node(host: str = "127.0.0.1", port: int = 0, mode: str = "interval", block_time: float = 0.25,
                      data_dir: str | None = None, chain: Chain | None = None) -> NodeHandle:
     """Create (or reopen from ``data_dir``) the chain and serve it; returns once it listens."""
-    on_block = None
     if chain is None:
         if data_dir:
             from .persist import open_chain
 
-            chain, on_block = open_chain(data_dir)
+            chain = open_chain(data_dir)
         else:
             chain = Chain.dev()
-    node = Node(chain, mode=mode, block_time=block_time, on_block=on_block)
+    node = Node(chain, mode=mode, block_time=block_time)
     server = JsonRpcServer(node.dispatch, host=host, port=port)
     await server.start()
     node.start()

@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
 
 from ..chain import extrinsic as X
 from ..chain.chain import Chain
@@ -47,14 +46,12 @@ class Node:
     (a block as soon as a transaction arrives) or ``"manual"`` (blocks only through ``dev_newBlock``).
     """
 
-    def __init__(self, chain: Chain, mode: str = "interval", block_time: float = 0.25,
-                 on_block: Callable[[int], None] | None = None):
+    def __init__(self, chain: Chain, mode: str = "interval", block_time: float = 0.25):
         if mode not in ("interval", "instant", "manual"):
             raise ValueError(f"mode must be 'interval', 'instant' or 'manual', got {mode!r}")
         self.chain = chain
         self.mode = mode
         self.block_time = block_time
-        self.on_block = on_block  # persistence hook
         self.pool: list[X.Extrinsic] = []
         self._watchers: dict[bytes, list[tuple[Session, str]]] = {}
         self._head_subs: dict[str, Session] = {}
@@ -113,8 +110,6 @@ class Node:
         if extrinsics is None:
             self.pool = []
         block, receipts = self.chain.build_block(batch, self._timestamp())
-        if self.on_block is not None:
-            self.on_block(block.number)
         included = {r.hash for r in receipts}
         header = block.header()
         for sub, session in list(self._head_subs.items()):
