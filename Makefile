@@ -11,7 +11,8 @@ $(BIN)/python:
 
 lab: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	$(BIN)/tao-lab demo
+	$(BIN)/tao-lab demo --epochs 3
+	$(BIN)/tao-lab devnet --port 9944
 
 test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -20,6 +21,7 @@ test: $(BIN)/python
 bench: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	$(BIN)/python benchmarks/bench_epoch.py
+	$(BIN)/python benchmarks/bench_devnet.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

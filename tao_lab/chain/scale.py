@@ -543,3 +543,6 @@ class Lazy(ScaleType):
     def key(self):
         return ("Lazy", self.name)
 
+    def __repr__(self):
+        return self.name
+

@@ -25,7 +25,8 @@ import itertools
 import json
 import logging
 import struct
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..errors import TaoLabError
 
@@ -104,6 +105,7 @@ class Session:
 
     @property
     def closed(self) -> bool:
+        """True once the connection is gone; long-running after_response loops should check it."""
         return self._closed
 
     async def notify(self, method: str, subscription: str, result: Any) -> None:
@@ -336,6 +338,7 @@ class JsonRpcServer:
         self._max_message = max_message
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_Connection] = set()
+        self._requests: set[asyncio.Task] = set()  # WebSocket requests in flight, on every connection
         self._session_ids = itertools.count(1)
 
     @property
@@ -381,6 +384,12 @@ class JsonRpcServer:
                     # Python 3.11's streams log a cancelled client_connected_cb task as an error.
                     connection.writer.transport.abort()
             await asyncio.wait([*stuck, *closing], timeout=_CLOSE_TIMEOUT)
+        if self._requests:  # work that outlived its connection gets a grace period, then is cancelled
+            _, running = await asyncio.wait(set(self._requests), timeout=_CLOSE_TIMEOUT)
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running, timeout=_CLOSE_TIMEOUT)
         await server.wait_closed()
         logger.info("JSON-RPC on port %d stopped", self._port)
 
@@ -436,10 +445,9 @@ class JsonRpcServer:
         session = Session(next(self._session_ids), websocket.send_text)
         logger.debug("session %d: WebSocket open", session.id)
         slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
-        in_flight: set[asyncio.Task] = set()
 
         def finished(task: asyncio.Task) -> None:
-            in_flight.discard(task)
+            self._requests.discard(task)
             slots.release()
             if not task.cancelled() and task.exception() is not None:
                 logger.error("request on session %d failed", session.id, exc_info=task.exception())
@@ -448,15 +456,13 @@ class JsonRpcServer:
             while (message := await websocket.recv()) is not None:
                 await slots.acquire()
                 task = asyncio.create_task(self._answer(message, session, websocket.send_text))
-                in_flight.add(task)
+                self._requests.add(task)
                 task.add_done_callback(finished)
         finally:
-            # Closed first so that notify() from the cancelled tasks or elsewhere becomes a no-op.
+            # Requests still running are left to finish: cancelling them could stop the node halfway
+            # through work other clients wait on (a block being built and announced). Their writes,
+            # and every notify() from now on, are silently dropped.
             session._close()
-            for task in in_flight:
-                task.cancel()
-            if in_flight:
-                await asyncio.wait(in_flight, timeout=_CLOSE_TIMEOUT)
             logger.debug("session %d: WebSocket closed", session.id)
 
     async def _serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

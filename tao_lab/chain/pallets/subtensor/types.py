@@ -1,0 +1,96 @@
+"""SCALE types of pallet_subtensor, with the paths and type names subtensor's metadata gives them.
+
+subtensor's newtypes (``NetUid``, ``NetUidStorageIndex``, ``TaoBalance``, ``AlphaBalance``) describe
+themselves in metadata as the bare integer they wrap, so they are plain ``u16`` / ``u64`` here; the
+Rust name survives as the field's ``typeName``. ``U64F64`` is substrate-fixed's ``FixedU128``: a
+struct with one ``bits: u128`` field, the value times 2**64, as substrate-interface decodes it.
+"""
+
+from __future__ import annotations
+
+from ...scale import U8, U16, U32, U64, U128, AccountId, Bytes, F, H256, Struct, Tuple, Vec
+
+__all__ = [
+    "NET_UID", "NET_UID_INDEX", "TAO", "ALPHA", "ACCOUNT", "U64F64", "AxonInfo", "PrometheusInfo",
+    "ChainIdentityV2", "WeightCommit", "WeightRow", "fixed_from_int", "fixed_to_float", "ROOT",
+    "RAO_PER_TAO", "U16_MAX", "U64_MAX", "ZERO_ACCOUNT",
+]
+
+ROOT = 0  #: netuid of the root network
+RAO_PER_TAO = 1_000_000_000
+U16_MAX = 0xFFFF
+U64_MAX = (1 << 64) - 1
+ZERO_ACCOUNT = bytes(32)  #: subtensor's default AccountId (``TrailingZeroInput``)
+
+
+def NET_UID(name: str, docs: str = "") -> F:
+    """A ``netuid: NetUid`` field (u16 on the wire)."""
+    return F(name, U16, "NetUid", docs)
+
+
+def NET_UID_INDEX(name: str | None = None) -> F:
+    """A ``NetUidStorageIndex`` field: ``netuid + mechanism * 4096`` (u16); the devnet has mechanism 0 only."""
+    return F(name, U16, "NetUidStorageIndex")
+
+
+def TAO(name: str | None, docs: str = "") -> F:
+    """A ``TaoBalance`` field: TAO in rao (u64)."""
+    return F(name, U64, "TaoBalance", docs)
+
+
+def ALPHA(name: str | None, docs: str = "") -> F:
+    """An ``AlphaBalance`` field: subnet alpha in its smallest unit (u64)."""
+    return F(name, U64, "AlphaBalance", docs)
+
+
+def ACCOUNT(name: str | None, docs: str = "") -> F:
+    return F(name, AccountId, "T::AccountId", docs)
+
+
+#: substrate_fixed ``U64F64`` (``FixedU128<U64>``): ``{"bits": value * 2**64}``.
+U64F64 = Struct("substrate_fixed::FixedU128", [F("bits", U128, "u128")])
+FRACTION_BITS = 64
+
+
+def fixed_from_int(x: int) -> dict:
+    """``U64F64`` value of the integer ``x``."""
+    return {"bits": int(x) << FRACTION_BITS}
+
+
+def fixed_to_float(value: dict) -> float:
+    return value["bits"] / (1 << FRACTION_BITS)
+
+
+AxonInfo = Struct("pallet_subtensor::pallet::AxonInfo", [
+    F("block", U64, "u64", "Axon serving block."),
+    F("version", U32, "u32", "Axon version"),
+    F("ip", U128, "u128", "Axon u128 encoded ip address of type v6 or v4."),
+    F("port", U16, "u16", "Axon u16 encoded port."),
+    F("ip_type", U8, "u8", "Axon ip type, 4 for ipv4 and 6 for ipv6."),
+    F("protocol", U8, "u8", "Axon protocol. TCP, UDP, other."),
+    F("placeholder1", U8, "u8", "Axon proto placeholder 1."),
+    F("placeholder2", U8, "u8", "Axon proto placeholder 2."),
+], "Data structure for Axon information.")
+
+PrometheusInfo = Struct("pallet_subtensor::pallet::PrometheusInfo", [
+    F("block", U64, "u64", "Prometheus serving block."),
+    F("version", U32, "u32", "Prometheus version."),
+    F("ip", U128, "u128", "Prometheus u128 encoded ip address of type v6 or v4."),
+    F("port", U16, "u16", "Prometheus u16 encoded port."),
+    F("ip_type", U8, "u8", "Prometheus ip type, 4 for ipv4 and 6 for ipv6."),
+], "Data structure for Prometheus information.")
+
+ChainIdentityV2 = Struct("pallet_subtensor::pallet::ChainIdentityV2", [
+    F("name", Bytes, "Vec<u8>", "The name of the chain identity"),
+    F("url", Bytes, "Vec<u8>", "The URL associated with the chain identity"),
+    F("github_repo", Bytes, "Vec<u8>", "The github repository associated with the identity"),
+    F("image", Bytes, "Vec<u8>", "The image representation of the chain identity"),
+    F("discord", Bytes, "Vec<u8>", "The Discord information for the chain identity"),
+    F("description", Bytes, "Vec<u8>", "A description of the chain identity"),
+    F("additional", Bytes, "Vec<u8>", "Additional information about the chain identity"),
+], "Data structure for Chain Identities.")
+
+#: one commit-reveal v2 commit: ``(hash, commit_epoch, commit_block, unused)``
+WeightCommit = Tuple(H256, U64, U64, U64)
+#: a sparse ``Weights`` / ``Bonds`` row: ``[(uid, u16), ...]``
+WeightRow = Vec(Tuple(U16, U16))
