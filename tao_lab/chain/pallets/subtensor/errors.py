@@ -8,7 +8,7 @@ Event payloads are tuples of the unnamed fields, or dicts for the struct-like va
 
 from __future__ import annotations
 
-from ...scale import U8, U16, U32, U64, Bool, F, H256, I16, V, Vec
+from ...scale import H256, I16, U8, U16, U32, U64, Bool, F, V, Vec
 from .types import ACCOUNT, ALPHA, NET_UID, NET_UID_INDEX, TAO
 
 __all__ = ["ERRORS", "EVENTS"]
@@ -23,52 +23,52 @@ ERRORS: list[tuple[str, str]] = [
     ("HotKeyAccountNotExists", "The hotkey does not exists"),
     ("HotKeyNotRegisteredInNetwork", "The hotkey is not registered in any subnet."),
     ("NonAssociatedColdKey",
-     "Request to stake, unstake or subscribe is made by a coldkey that is not associated with the hotkey "
-     "account."),
+     ("Request to stake, unstake or subscribe is made by a coldkey that is not associated with the hotkey "
+      "account.")),
     ("NotEnoughStake", "The caller does not have enought stake to perform this action."),
     ("NotEnoughStakeToWithdraw",
-     "The caller is requesting removing more stake than there exists in the staking account. See: "
-     "'[remove_stake()]'."),
+     ("The caller is requesting removing more stake than there exists in the staking account. See: "
+      "'[remove_stake()]'.")),
     ("NotEnoughStakeToSetWeights",
-     "The caller is requesting to set weights but the caller has less than minimum stake required to set "
-     "weights (less than WeightsMinStake)."),
+     ("The caller is requesting to set weights but the caller has less than minimum stake required to set "
+      "weights (less than WeightsMinStake).")),
     ("NotEnoughStakeToSetChildkeys", "The parent hotkey doesn't have enough own stake to set childkeys."),
     ("NotEnoughBalanceToStake",
-     "The caller is requesting adding more stake than there exists in the coldkey account. See: "
-     "'[add_stake()]'"),
+     ("The caller is requesting adding more stake than there exists in the coldkey account. See: "
+      "'[add_stake()]'")),
     ("BalanceWithdrawalError",
-     "The caller is trying to add stake, but for some reason the requested amount could not be withdrawn "
-     "from the coldkey account."),
+     ("The caller is trying to add stake, but for some reason the requested amount could not be withdrawn "
+      "from the coldkey account.")),
     ("ZeroBalanceAfterWithdrawn",
-     "Unsuccessfully withdraw, balance could be zero (can not make account exist) after withdrawal."),
+     ("Unsuccessfully withdraw, balance could be zero (can not make account exist) after withdrawal.")),
     ("NeuronNoValidatorPermit",
-     "The caller is attempting to set non-self weights without being a permitted validator."),
+     ("The caller is attempting to set non-self weights without being a permitted validator.")),
     ("WeightVecNotEqualSize",
-     "The caller is attempting to set the weight keys and values but these vectors have different size."),
+     ("The caller is attempting to set the weight keys and values but these vectors have different size.")),
     ("DuplicateUids", "The caller is attempting to set weights with duplicate UIDs in the weight matrix."),
     ("UidVecContainInvalidOne",
-     "The caller is attempting to set weight to at least one UID that does not exist in the metagraph."),
+     ("The caller is attempting to set weight to at least one UID that does not exist in the metagraph.")),
     ("WeightVecLengthIsLow",
-     "The dispatch is attempting to set weights on chain with fewer elements than are allowed."),
+     ("The dispatch is attempting to set weights on chain with fewer elements than are allowed.")),
     ("TooManyRegistrationsThisBlock",
-     "Number of registrations in this block exceeds the allowed number (i.e., exceeds the subnet "
-     "hyperparameter 'max_regs_per_block')."),
+     ("Number of registrations in this block exceeds the allowed number (i.e., exceeds the subnet "
+      "hyperparameter 'max_regs_per_block').")),
     ("HotKeyAlreadyRegisteredInSubNet",
-     "The caller is requesting registering a neuron which already exists in the active set."),
+     ("The caller is requesting registering a neuron which already exists in the active set.")),
     ("NewHotKeyIsSameWithOld", "The new hotkey is the same as old one"),
     ("NewHotKeyNotCleanForRootSwap",
-     "The new hotkey has outstanding root claimable or non-zero root stake, so the root rate-book cannot "
-     "be merged without misallocating dividends."),
+     ("The new hotkey has outstanding root claimable or non-zero root stake, so the root rate-book cannot "
+      "be merged without misallocating dividends.")),
     ("InvalidWorkBlock", "The supplied PoW hash block is in the future or negative."),
     ("InvalidDifficulty", "The supplied PoW hash block does not meet the network difficulty."),
     ("InvalidSeal", "The supplied PoW hash seal does not match the supplied work."),
     ("MaxWeightExceeded",
-     "The dispatch is attempting to set weights on chain with weight value exceeding the configured max "
-     "weight limit (currently `u16::MAX`)."),
+     ("The dispatch is attempting to set weights on chain with weight value exceeding the configured max "
+      "weight limit (currently `u16::MAX`).")),
     ("HotKeyAlreadyDelegate", "The hotkey is attempting to become a delegate when the hotkey is already a delegate."),
     ("SettingWeightsTooFast", "A transactor exceeded the rate limit for setting weights."),
     ("IncorrectWeightVersionKey",
-     "A validator is attempting to set weights from a validator with incorrect weight version."),
+     ("A validator is attempting to set weights from a validator with incorrect weight version.")),
     ("ServingRateLimitExceeded", "An axon or prometheus serving exceeded the rate limit for a registered neuron."),
     ("UidsLengthExceedUidsInSubNet", "The caller is attempting to set weights with more UIDs than allowed."),
     ("NetworkTxRateLimitExceeded", "A transactor exceeded the rate limit for add network transaction."),
@@ -77,7 +77,7 @@ ERRORS: list[tuple[str, str]] = [
     ("StakingRateLimitExceeded", "A transactor exceeded the rate limit for staking."),
     ("SubNetRegistrationDisabled", "Registration is disabled."),
     ("TooManyRegistrationsThisInterval",
-     "The number of registration attempts exceeded the allowed number in the interval."),
+     ("The number of registration attempts exceeded the allowed number in the interval.")),
     ("TransactorAccountShouldBeHotKey", "The hotkey is required to be the origin."),
     ("FaucetDisabled", "Faucet is disabled."),
     ("NotSubnetOwner", "Not a subnet owner."),
@@ -91,7 +91,7 @@ ERRORS: list[tuple[str, str]] = [
     ("DelegateTakeTooLow", "Delegate take is too low."),
     ("DelegateTakeTooHigh", "Delegate take is too high."),
     ("NoWeightsCommitFound",
-     "No commit found for the provided hotkey+netuid combination when attempting to reveal the weights."),
+     ("No commit found for the provided hotkey+netuid combination when attempting to reveal the weights.")),
     ("InvalidRevealCommitHashNotMatch", "Committed hash does not equal the hashed reveal data."),
     ("CommitRevealEnabled", "Attempting to call set_weights when commit/reveal is enabled"),
     ("CommitRevealDisabled", "Attemtping to commit/reveal weights when disabled."),
@@ -184,13 +184,13 @@ ERRORS: list[tuple[str, str]] = [
     ("TempoOutOfBounds", "The supplied tempo is outside the allowed range."),
     ("ActivityCutoffFactorMilliOutOfBounds", "The supplied activity-cutoff factor is outside the allowed range."),
     ("EpochTriggerAlreadyPending",
-     "An epoch trigger is already pending for this subnet; wait for it to fire before triggering again."),
+     ("An epoch trigger is already pending for this subnet; wait for it to fire before triggering again.")),
     ("AutoEpochAlreadyImminent",
-     "The next automatic epoch is already imminent; a manual trigger would have no effect."),
+     ("The next automatic epoch is already imminent; a manual trigger would have no effect.")),
     ("DynamicTempoBlockedByCommitReveal",
-     "`trigger_epoch` is blocked because commit-reveal is enabled for this subnet: an out-of-band epoch "
-     "would desync the CRv3 reveal window from the wall-clock Drand schedule and silently drop committed "
-     "weights."),
+     ("`trigger_epoch` is blocked because commit-reveal is enabled for this subnet: an out-of-band epoch "
+      "would desync the CRv3 reveal window from the wall-clock Drand schedule and silently drop committed "
+      "weights.")),
     ("AccountRejectsLockedAlpha", "The destination coldkey rejects incoming locked alpha."),
 ]
 

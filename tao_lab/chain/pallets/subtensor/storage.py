@@ -10,7 +10,7 @@ subnet is created (`tao_lab.chain.pallets.subtensor.subnets.LAB_SUBNET_DEFAULTS`
 from __future__ import annotations
 
 from ...pallet import StorageDoubleMap, StorageItem, StorageMap, StorageValue
-from ...scale import U8, U16, U32, U64, AccountId, Bool, I16, Tuple, Vec
+from ...scale import I16, U8, U16, U32, U64, AccountId, Bool, Tuple, Vec
 from .types import U64F64, ZERO_ACCOUNT, AxonInfo, ChainIdentityV2, PrometheusInfo, WeightCommit, WeightRow
 
 __all__ = ["SubtensorStorage"]
@@ -29,8 +29,8 @@ class SubtensorStorage:
     """Storage items of ``SubtensorModule``; a mixin of `SubtensorModule`."""
 
     # ------------------------------------------------------------------ global
-    TotalIssuance = StorageValue(U64, docs="ITEM ( total_issuance ) | TAO in existence, in rao: free balances, stake "
-                                           "and locks. The devnet counts emitted alpha as TAO (stable mechanism).")
+    TotalIssuance = StorageValue(U64, docs="ITEM ( total_issuance ) | TAO issued, in rao: genesis balances + faucet + "
+                                           "emission paid out (1 alpha = 1 TAO) - registration burns; fees untracked.")
     TotalStake = StorageValue(U64, docs="ITEM ( total_stake ) | Total TAO staked on all subnets, in rao.")
     TotalNetworks = StorageValue(U16, docs="ITEM ( total_number_of_existing_networks )")
     SubnetLimit = StorageValue(U16, default=128, docs="ITEM ( max_subnets ) | Maximum number of subnets.")

@@ -8,12 +8,12 @@ struct with one ``bits: u128`` field, the value times 2**64, as substrate-interf
 
 from __future__ import annotations
 
-from ...scale import U8, U16, U32, U64, U128, AccountId, Bytes, F, H256, Struct, Tuple, Vec
+from ...scale import H256, U8, U16, U32, U64, U128, AccountId, Bytes, F, Struct, Tuple, Vec
 
 __all__ = [
     "NET_UID", "NET_UID_INDEX", "TAO", "ALPHA", "ACCOUNT", "U64F64", "AxonInfo", "PrometheusInfo",
     "ChainIdentityV2", "WeightCommit", "WeightRow", "fixed_from_int", "fixed_to_float", "ROOT",
-    "RAO_PER_TAO", "U16_MAX", "U64_MAX", "ZERO_ACCOUNT",
+    "RAO_PER_TAO", "U16_MAX", "U64_MAX", "ZERO_ACCOUNT", "pays_no",
 ]
 
 ROOT = 0  #: netuid of the root network
@@ -94,3 +94,12 @@ ChainIdentityV2 = Struct("pallet_subtensor::pallet::ChainIdentityV2", [
 WeightCommit = Tuple(H256, U64, U64, U64)
 #: a sparse ``Weights`` / ``Bonds`` row: ``[(uid, u16), ...]``
 WeightRow = Vec(Tuple(U16, U16))
+
+
+def pays_no(fn):
+    """Mark a call ``Pays::No`` as subtensor does (weights, serving, faucet): hotkeys need no balance for it.
+
+    Sets ``pays_fee = False`` on the call's `CallDef`; the runtime's fee charging reads it.
+    """
+    fn._call.pays_fee = False
+    return fn
