@@ -187,6 +187,9 @@ class Chain:
                 raise X.InvalidTransaction("Transaction has an ancient birth block")
 
     def fee(self, ext: X.Extrinsic) -> int:
+        """The fee in rao; 0 for the calls subtensor makes free (weights, serving, faucet)."""
+        if not self.runtime.call_pays_fee(ext.call):
+            return ext.tip
         return compute_fee(self.runtime.call_weight(ext.call), len(ext.raw), ext.tip)
 
     # ------------------------------------------------------------------ blocks
@@ -260,7 +263,8 @@ class Chain:
             if balances.free_balance(state, ext.signer) < fee:
                 return  # cannot pay: not included (validated out of the pool normally)
             runtime.pallet("System").inc_nonce(state, ext.signer)
-            balances.withdraw(ctx, ext.signer, fee)
+            if fee:
+                balances.withdraw(ctx, ext.signer, fee)
         after_fee = len(ctx.events)
         call_ctx = Ctx(state, runtime, ctx.block_number, origin=ext.signer, events=ctx.events, phase=ctx.phase)
         state.begin()
@@ -273,7 +277,7 @@ class Chain:
             del ctx.events[after_fee:]  # the call's own events go with its writes
             error = exc
         info = {"weight": {"ref_time": weight, "proof_size": 0},
-                "class": "Normal" if ext.signed else "Mandatory", "pays_fee": "Yes" if ext.signed else "No"}
+                "class": "Normal" if ext.signed else "Mandatory", "pays_fee": "Yes" if fee else "No"}
         if ext.signed:
             ctx.event("TransactionPayment", "TransactionFeePaid", {"who": ext.signer, "actual_fee": fee, "tip": ext.tip})
         if error is None:
@@ -320,7 +324,9 @@ class Chain:
         ext.hash = blake2_256(ext.raw)
         ext.trusted = True
         block, receipts = self.build_block([ext], self._next_timestamp())
-        receipt = receipts[-1]
+        receipt = next((r for r in receipts if r.hash == ext.hash), None)
+        if receipt is None:
+            raise X.InvalidTransaction("Inability to pay some fees (e.g. account balance too low)")
         events = [(p, n, v) for (_, p, n, v) in receipt.events if p not in ("System", "TransactionPayment") and not (p == "Balances" and n == "Withdraw" and v["amount"] == receipt.fee)]
         if pallet != "Sudo" and value[0] == "Sudo":  # unwrap the sudo result
             result = next((v for p, n, v in events if p == "Sudo" and n == "Sudid"), None)

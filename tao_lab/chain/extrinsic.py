@@ -66,6 +66,13 @@ def decode(runtime, raw: bytes) -> Extrinsic:
             ext.signer, ext.scheme, ext.signature = bytes(who), scheme, bytes(sig)
             era_len = 1 if raw[pos] == 0 else 2
             ext.era = raw[pos : pos + era_len]
+            if era_len == 2:
+                # Substrate's Era decoding refuses a period below 4 or a phase beyond the period;
+                # without this check such an era was accepted with a made-up birth block.
+                enc = int.from_bytes(ext.era, "little")
+                period = 2 << (enc % 16)
+                if period < 4 or (enc >> 4) * max(period >> 12, 1) >= period:
+                    raise InvalidTransaction("Could not decode the transaction: invalid mortal era (period and phase)")
             pos += era_len
             ext.nonce, pos = compact_decode(raw, pos)
             ext.tip, pos = compact_decode(raw, pos)

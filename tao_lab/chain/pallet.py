@@ -154,6 +154,7 @@ class CallDef:
     docs: str
     weight: int
     fn: Callable
+    pays_fee: bool = True  #: False for calls subtensor makes free (``Pays::No``: weights, serving, ...)
 
 
 def call(index: int, *fields: F, weight: int = 10_000_000, docs: str = ""):

@@ -26,13 +26,10 @@ def default_pallets() -> list[Pallet]:
     from .pallets.timestamp import Timestamp
     from .pallets.transaction_payment import TransactionPayment
 
-    pallets: list[Pallet] = [System(), Timestamp(), Balances(), TransactionPayment(), Sudo()]
-    try:  # the subnet pallets
-        from .pallets.admin_utils import AdminUtils
-        from .pallets.subtensor import SubtensorModule
-    except ImportError:  # pragma: no cover - during bring-up only
-        return pallets
-    return pallets + [SubtensorModule(), AdminUtils()]
+    from .pallets.admin_utils import AdminUtils
+    from .pallets.subtensor import SubtensorModule
+
+    return [System(), Timestamp(), Balances(), TransactionPayment(), Sudo(), SubtensorModule(), AdminUtils()]
 
 
 class Runtime:
@@ -118,6 +115,10 @@ class Runtime:
     def call_weight(self, call) -> int:
         pallet, (name, _) = call
         return self.call_def(pallet, name).weight
+
+    def call_pays_fee(self, call) -> bool:
+        pallet, (name, _) = call
+        return self.call_def(pallet, name).pays_fee
 
     def dispatch(self, ctx: Ctx, call) -> None:
         """Run a decoded ``RuntimeCall`` value ``(pallet, (call, args))`` in ``ctx``."""
