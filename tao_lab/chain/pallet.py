@@ -65,6 +65,7 @@ class StorageItem:
         self.name = ""
         self.pallet = ""
         self.prefix = b""
+        self._key_cache: dict[tuple, bytes] = {}
 
     @property
     def default(self):
@@ -77,13 +78,20 @@ class StorageItem:
     def bind(self, pallet: str) -> None:
         self.pallet = pallet
         self.prefix = twox128(pallet.encode()) + twox128(self.name.encode())
+        self._key_cache = {}
 
     def key(self, *keys) -> bytes:
+        cached = self._key_cache.get(keys)
+        if cached is not None:
+            return cached
         if len(keys) != len(self.keys):
             raise TypeError(f"{self.pallet}.{self.name} takes {len(self.keys)} keys, got {len(keys)}")
         out = self.prefix
         for (hasher, ty), k in zip(self.keys, keys):
             out += HASHERS[hasher][0](ty.encode(k))
+        if len(self._key_cache) > 100_000:  # hashing keys is a large share of an epoch; keep the hot ones
+            self._key_cache.clear()
+        self._key_cache[keys] = out
         return out
 
     def get(self, state: Overlay, *keys):

@@ -115,6 +115,12 @@ class Devnet:
         )
         url = self._read_url()
         if url is None:
+            # stdout reaches EOF a moment before the exit status is ready; without this wait a
+            # failed start (bad --data-dir) could be reported without its reason from stderr.
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
             err = self._proc.stderr.read() if self._proc.poll() is not None else ""
             self.stop()
             raise DevnetError(f"the devnet did not start within {self.timeout:g} s. {err.strip()[-2000:]}")

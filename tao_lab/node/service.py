@@ -178,7 +178,10 @@ class Node:
         if number is None:
             return _hex(self.chain.head.hash)
         if isinstance(number, str):
-            number = int(number, 16) if number.startswith("0x") else int(number)
+            try:
+                number = int(number, 16) if number.startswith("0x") else int(number)
+            except ValueError:  # a malformed number is the caller's error (-32602), not an internal one
+                raise RpcError(-32602, f"Invalid params: block number {number!r}") from None
         if not isinstance(number, int) or number < 0:
             raise RpcError(-32602, f"Invalid params: block number {number!r}")
         return _hex(self.chain.blocks[number].hash) if number <= self.chain.head_number else None
@@ -304,6 +307,10 @@ class Node:
 
     def _accept(self, data) -> X.Extrinsic:
         raw = _unhex(data, "extrinsic")
+        # Checked before validation: the pool's own copy counts towards the signer's pending nonces,
+        # so a resubmission would otherwise be refused as "outdated" instead of as already imported.
+        if any(e.raw == raw for e in self.pool):
+            raise RpcError(1013, "Transaction Already Imported")
         pending: dict[bytes, int] = {}
         for e in self.pool:
             pending[e.signer] = pending.get(e.signer, 0) + 1
@@ -313,8 +320,6 @@ class Node:
             raise RpcError(INVALID_TX, "Invalid Transaction", exc.reason) from None
         except (CodecError, KeyError) as exc:
             raise RpcError(INVALID_TX, "Invalid Transaction", f"Could not decode the transaction: {exc}") from None
-        if any(e.hash == ext.hash for e in self.pool):
-            raise RpcError(1013, "Transaction Already Imported")
         return ext
 
     async def rpc_author_submitExtrinsic(self, s, data):
