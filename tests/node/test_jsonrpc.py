@@ -237,6 +237,9 @@ def test_subscription_id_arrives_before_its_notifications(node):
             assert {n["method"] for n in notes} == {"toy_event"} and all("id" not in n for n in notes)
     finally:
         ws.close()
+    deadline = time.monotonic() + TIMEOUT  # the server handles the close on its own loop
+    while len(node.toy.closed) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(node.toy.closed) == 20  # every subscription heard about the close
 
 
