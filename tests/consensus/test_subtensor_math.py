@@ -24,7 +24,6 @@ tests at the end of this file pin them to the Rust code of epoch/math.rs directl
 """
 
 import numpy as np
-import pytest
 
 from tao_lab.consensus import fixed
 from tao_lab.consensus import primitives as P

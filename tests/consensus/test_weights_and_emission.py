@@ -1,6 +1,5 @@
 """What the chain does around the epoch: storing weights and splitting emission."""
 
-import numpy as np
 import pytest
 
 from tao_lab.consensus import (

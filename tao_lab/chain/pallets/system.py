@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..pallet import Constant, Pallet, StorageMap, StorageValue, call
-from ..scale import U16, U32, U64, AccountId, Bytes, F, H256, V, Vec
+from ..scale import U16, U32, U64, AccountId, Bytes, F, H256, V
 from ..types import AccountInfo, DispatchError, DispatchInfo, Lazy
 
 #: ``Vec<EventRecord>``, resolved by the runtime once ``RuntimeEvent`` exists.
