@@ -13,7 +13,7 @@ from . import extrinsic as X
 from .pallet import Ctx, DispatchError, blake2_256
 from .pallets.transaction_payment import compute_fee
 from .runtime import Runtime
-from .scale import U32, Compact, compact_encode
+from .scale import compact_encode
 from .state import Overlay, VersionedStore
 
 DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
@@ -288,7 +288,7 @@ class Chain:
 
     def _timestamp_inherent(self, timestamp_ms: int) -> bytes:
         ts = self.runtime.pallet("Timestamp")
-        call = bytes([ts.index, 0]) + Compact(U32).encode(0)[:0] + compact_encode(timestamp_ms)
+        call = bytes([ts.index, 0]) + compact_encode(timestamp_ms)  # Timestamp.set(now: Compact<u64>)
         body = b"\x04" + call
         return compact_encode(len(body)) + body
 
