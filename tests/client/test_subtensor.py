@@ -1,0 +1,185 @@
+"""`Subtensor` against a real devnet: every write, its receipt, and its failures leaving state unchanged."""
+
+import asyncio
+import warnings
+
+import pytest
+from substrateinterface import Keypair
+
+from tao_lab.client import ChainConnectionError, ChainError, Subtensor, TransactionRejected, weights_to_u16
+from tao_lab.errors import InputError
+from tao_lab.node.devnet import Devnet
+
+TAO = 10**9
+ST = "SubtensorModule"
+
+
+@pytest.fixture(scope="module")
+def sub():
+    with Devnet(instant=True) as dev, Subtensor(dev) as client:
+        yield client
+
+
+def kp(uri: str) -> Keypair:
+    return Keypair.create_from_uri(uri)
+
+
+ALICE, BOB, CHARLIE, DAVE = (kp(f"//{n}") for n in ("Alice", "Bob", "Charlie", "Dave"))
+
+
+def test_weights_to_u16_max_upscales_and_checks_input():
+    assert weights_to_u16({3: 0.5, 1: 1.0}) == ([3, 1], [32768, 65535])
+    assert weights_to_u16(([0, 2], [0.25, 0.75])) == ([0, 2], [21845, 65535])
+    assert weights_to_u16([0.0, 0.0]) == ([0, 1], [0, 0])
+    for bad in ({0: -1.0}, {0: float("nan")}, ([0, 0], [1.0, 1.0])):
+        with pytest.raises(InputError):
+            weights_to_u16(bad)
+    with pytest.raises(InputError):
+        weights_to_u16({5: 1.0}, n=3)
+
+
+def test_transfer_returns_a_receipt_with_fee_and_events(sub):
+    before = sub.balance(BOB)
+    receipt = sub.transfer(ALICE, BOB.ss58_address, 2 * TAO)
+    assert receipt.success and receipt.fee > 0 and receipt.block_number == sub.block()
+    assert receipt.event("Transfer", "Balances")["amount"] == 2 * TAO
+    assert sub.balance(BOB) == before + 2 * TAO
+    assert sub.balance(BOB.ss58_address) == sub.query("System", "Account", [BOB.ss58_address])["data"]["free"]
+
+
+def test_a_failed_call_raises_chain_error_with_name_docs_and_receipt_and_takes_only_the_fee(sub):
+    alice_before, bob_before = sub.balance(ALICE), sub.balance(BOB)
+    with pytest.raises(ChainError) as info:
+        sub.transfer(ALICE, BOB, 10**18)
+    err = info.value
+    assert (err.pallet, err.error) == ("Balances", "InsufficientBalance")
+    assert "too low" in err.docs and err.receipt.fee > 0 and not err.receipt.success
+    assert sub.balance(ALICE) == alice_before - err.receipt.fee and sub.balance(BOB) == bob_before
+
+
+def test_a_rejected_transaction_raises_and_changes_nothing(sub):
+    broke = kp("//NoFunds")
+    head = sub.block()
+    with pytest.raises(TransactionRejected) as info:
+        sub.transfer(broke, BOB, TAO)
+    assert info.value.code == 1010 and "fees" in info.value.reason
+    assert sub.block() == head
+
+
+def test_subnet_lifecycle_register_stake_weights_axon_and_epoch(sub):
+    netuid = sub.register_subnet(BOB, hotkey=kp("//Bob//owner"))
+    assert netuid in sub.subnets()
+    sub.set_hyperparameter(BOB, netuid, "bonds_moving_average", 800_000)  # the owner may, on its own subnet
+    with pytest.raises(ChainError) as info:  # but only root sets the rate limit, as on subtensor
+        sub.set_hyperparameter(BOB, netuid, "weights_set_rate_limit", 0)
+    assert (info.value.pallet, info.value.error) == (None, "BadOrigin")
+    sub.set_hyperparameter(ALICE, netuid, "weights_set_rate_limit", 0)  # sudo
+    sub.set_hyperparameter(ALICE, netuid, "tempo", 4)
+    params = sub.hyperparameters(netuid)
+    assert params["tempo"] == 4 and params["bonds_moving_avg"] == 800_000 and params["weights_rate_limit"] == 0
+
+    miners = [kp(f"//Charlie//m{i}") for i in range(2)]
+    validator = kp("//Dave//v")
+    uids = [sub.burned_register(CHARLIE, netuid, hotkey=m) for m in miners]
+    vuid = sub.burned_register(DAVE, netuid, hotkey=validator)
+    assert uids == [1, 2] and vuid == 3 and sub.neuron_count(netuid) == 4
+
+    with pytest.raises(ChainError) as info:  # no permit yet: the chain refuses validator weights
+        sub.set_weights(validator, netuid, {1: 1.0, 2: 0.5})
+    assert info.value.error == "NeuronNoValidatorPermit"
+
+    sub.add_stake(DAVE, netuid, 500 * TAO, hotkey=validator)
+    assert sub.stake(validator, netuid) == 500 * TAO
+    sub.remove_stake(DAVE, netuid, 100 * TAO, hotkey=validator)
+    assert sub.stake(validator, netuid) == 400 * TAO
+    with pytest.raises(ChainError) as info:
+        sub.add_stake(DAVE, netuid, 10**18, hotkey=validator)
+    assert info.value.error == "NotEnoughBalanceToStake" and sub.stake(validator, netuid) == 400 * TAO
+
+    sub.next_epoch(netuid)  # permits come from an epoch
+    no_weights_yet = sub.block()
+    receipt = sub.set_weights(validator, netuid, {uids[0]: 1.0, uids[1]: 0.25})
+    assert receipt.fee == 0  # set_weights is free on subtensor (Pays::No)
+    stored = sub.query(ST, "Weights", [netuid, vuid])
+    assert [tuple(x) for x in stored] == list(zip(*weights_to_u16({uids[0]: 1.0, uids[1]: 0.25})))
+
+    with pytest.raises(ChainError) as info:  # an unregistered hotkey
+        sub.set_weights(kp("//Eve//nobody"), netuid, {1: 1.0})
+    assert info.value.error == "HotKeyNotRegisteredInSubNet"
+
+    sub.serve_axon(miners[0], netuid, "127.0.0.1", 8091)
+    axon = sub.query(ST, "Axons", [netuid, miners[0].ss58_address])
+    assert axon["port"] == 8091 and axon["ip"] == 0x7F000001 and axon["ip_type"] == 4
+
+    before = sub.block()
+    epoch_block = sub.next_epoch(netuid)
+    assert epoch_block > before
+    incentive = sub.query(ST, "Incentive", [netuid])
+    assert incentive[uids[0]] > incentive[uids[1]] > 0  # miners earn by the weights given
+    assert sub.query(ST, "Incentive", [netuid], block=no_weights_yet) == [0, 0, 0, 0]  # history is kept
+
+
+def test_rate_limit_and_commit_reveal(sub):
+    netuid = sub.register_subnet(BOB, hotkey=kp("//Bob//owner2"))
+    validator = kp("//Dave//v2")
+    sub.burned_register(CHARLIE, netuid, hotkey=kp("//Charlie//x"))
+    vuid = sub.burned_register(DAVE, netuid, hotkey=validator)
+    sub.add_stake(DAVE, netuid, 100 * TAO, hotkey=validator)
+    sub.set_hyperparameter(ALICE, netuid, "weights_set_rate_limit", 0)
+    sub.next_epoch(netuid)
+    sub.set_weights(validator, netuid, {1: 1.0})
+    sub.set_hyperparameter(ALICE, netuid, "weights_set_rate_limit", 1000)
+    with pytest.raises(ChainError) as info:
+        sub.set_weights(validator, netuid, {1: 0.5})
+    assert info.value.error == "SettingWeightsTooFast"
+
+    sub.set_hyperparameter(ALICE, netuid, "weights_set_rate_limit", 0)
+    sub.set_hyperparameter(ALICE, netuid, "commit_reveal_weights_enabled", True)
+    salt = [1, 2, 3]
+    sub.commit_weights(validator, netuid, {1: 0.3}, salt)
+    assert sub.query(ST, "WeightCommits", [netuid, validator.ss58_address])
+    delay = sub.query(ST, "RevealPeriodEpochs", [netuid]) if sub.query(ST, "RevealPeriodEpochs", [netuid]) else 1
+    for _ in range(delay):
+        sub.next_epoch(netuid)
+    sub.reveal_weights(validator, netuid, {1: 0.3}, salt)
+    assert [tuple(x) for x in sub.query(ST, "Weights", [netuid, vuid])] == [(1, 65535)]
+
+
+def test_bad_arguments_and_unknown_subnets_are_typed_errors(sub):
+    with pytest.raises(InputError):
+        sub.burned_register(CHARLIE, 999)
+    with pytest.raises(InputError):
+        sub.hyperparameters(999)
+    with pytest.raises(InputError):
+        sub.set_hyperparameter(ALICE, 1, "no_such_parameter", 1)
+    with pytest.raises(InputError):
+        sub.serve_axon(ALICE, 1, "not-an-ip", 1)
+    with pytest.raises(InputError):
+        sub.block_hash(10**6)
+
+
+def test_waiting_times_out_with_a_clear_error_when_no_blocks_come(sub):
+    with pytest.raises(ChainConnectionError, match="did not arrive"):
+        sub.wait_blocks(1, timeout=0.3)  # instant mode: no transactions, no blocks
+
+
+def test_wait_blocks_and_wait_epoch_follow_a_producing_chain():
+    with Devnet(block_time=0.05) as dev, Subtensor(dev) as sub:
+        start = sub.block()
+        assert sub.wait_blocks(3, timeout=10) >= start + 3
+        assert sub.wait_epoch(1, timeout=20) > start
+
+
+def test_unreachable_node_is_a_connection_error():
+    with pytest.raises(ChainConnectionError):
+        Subtensor("ws://127.0.0.1:1", timeout=2)
+
+
+def test_sync_api_works_inside_a_running_event_loop_like_jupyter(sub):
+    async def notebook_cell():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return sub.block(), sub.balance(ALICE)
+
+    block, balance = asyncio.run(notebook_cell())
+    assert block == sub.block() and balance > 0
