@@ -20,6 +20,8 @@ _LAZY = {
     "TransactionRejected": "tao_lab.client.errors",
     "ChainConnectionError": "tao_lab.client.errors",
     "Receipt": "tao_lab.client.errors",
+    "KeyFileError": "tao_lab.client.keyfile",
+    "WrongPassword": "tao_lab.client.keyfile",
 }
 
 __all__ = ["TaoLabError", "InputError", *_LAZY]
