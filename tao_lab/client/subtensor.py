@@ -133,14 +133,24 @@ class Subtensor:
     # ------------------------------------------------------------------ reading
 
     def _guard(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (OSError, ConnectionError, TimeoutError) as exc:
-            raise ChainConnectionError(f"{self.url} did not answer: {exc}") from None
-        except Exception as exc:  # websocket-client's errors are not OSErrors
-            if type(exc).__module__.startswith("websocket"):
+        """Run a request; on a lost connection reconnect once and retry, else raise `ChainConnectionError`.
+
+        Retrying is safe for writes too: a signed extrinsic that did reach the node is refused the
+        second time (same nonce), so nothing happens twice.
+        """
+        for attempt in (0, 1):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                if not _is_connection_error(exc):
+                    raise
+                if attempt == 0:
+                    try:
+                        self.substrate.connect_websocket()
+                        continue
+                    except Exception:  # still down (or not a WebSocket): report below
+                        pass
                 raise ChainConnectionError(f"{self.url} did not answer: {exc}") from None
-            raise
 
     def block(self) -> int:
         """The head block number."""
@@ -410,6 +420,11 @@ class Subtensor:
                 raise ChainConnectionError(f"subnet {netuid} ran no epoch in time (tempo {tempo} blocks)")
             time.sleep(poll)
         return now
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    # websocket-client's exceptions are not OSErrors; match them by module.
+    return isinstance(exc, (OSError, ConnectionError, TimeoutError)) or type(exc).__module__.startswith("websocket")
 
 
 def _hotkey_address(hotkey) -> str:

@@ -183,3 +183,25 @@ def test_sync_api_works_inside_a_running_event_loop_like_jupyter(sub):
 
     block, balance = asyncio.run(notebook_cell())
     assert block == sub.block() and balance > 0
+
+
+def test_connection_loss_gives_a_clear_error_then_reconnects_when_the_node_is_back(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a free port to restart the node on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dev = Devnet(port=port, instant=True, data_dir=tmp_path / "chain").start()
+    sub = Subtensor(dev, timeout=3)
+    sub.transfer(ALICE, BOB, TAO)
+    head = sub.block()
+    dev.stop()
+    with pytest.raises(ChainConnectionError):
+        sub.block()  # the node is gone: an error, not a hang
+    dev = Devnet(port=port, instant=True, data_dir=tmp_path / "chain").start()
+    try:
+        assert sub.block() == head  # same client, reconnected; the chain resumed from its data dir
+        assert sub.transfer(ALICE, BOB, TAO).block_number == head + 1
+    finally:
+        sub.close()
+        dev.stop()
