@@ -79,15 +79,20 @@ def _keypair(signer, which: str, password: str | None = None):
     raise InputError("signer", f"expected a Wallet or a Keypair, got {type(signer).__name__}")
 
 
-def _address(who) -> str:
-    """An SS58 address from a str, a Keypair or a Wallet (its coldkey's public key)."""
+def _address(who, which: str = "coldkey") -> str:
+    """An SS58 address from a str, a Keypair, or a Wallet (its coldkey, or its hotkey with ``which``)."""
     if isinstance(who, str):
         return who
+    wallet_attr = f"{which}_ss58"
+    if hasattr(who, wallet_attr):
+        return getattr(who, wallet_attr)
     if hasattr(who, "ss58_address"):
         return who.ss58_address
-    if hasattr(who, "coldkey_ss58"):
-        return who.coldkey_ss58
-    raise InputError("address", f"expected an SS58 address, a Keypair or a Wallet, got {type(who).__name__}")
+    raise InputError(which, f"expected an SS58 address, a Keypair or a Wallet, got {type(who).__name__}")
+
+
+def _hotkey_address(hotkey) -> str:
+    return _address(hotkey, "hotkey")
 
 
 class Subtensor:
@@ -425,14 +430,3 @@ class Subtensor:
 def _is_connection_error(exc: BaseException) -> bool:
     # websocket-client's exceptions are not OSErrors; match them by module.
     return isinstance(exc, (OSError, ConnectionError, TimeoutError)) or type(exc).__module__.startswith("websocket")
-
-
-def _hotkey_address(hotkey) -> str:
-    """An SS58 hotkey address from a str, a Keypair or a Wallet (its hotkey)."""
-    if isinstance(hotkey, str):
-        return hotkey
-    if hasattr(hotkey, "hotkey_ss58"):
-        return hotkey.hotkey_ss58
-    if hasattr(hotkey, "ss58_address"):
-        return hotkey.ss58_address
-    raise InputError("hotkey", f"expected an SS58 address, a Keypair or a Wallet, got {type(hotkey).__name__}")
