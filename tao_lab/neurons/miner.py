@@ -1,0 +1,120 @@
+"""`Miner`: a model served on an axon, registered on a subnet, optionally training while it serves."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+from ..errors import InputError
+from .axon import Axon
+from .protocol import TextLogProbs
+
+log = logging.getLogger("tao_lab.neurons.miner")
+
+
+class Miner:
+    """A miner on subnet ``netuid``: registers its hotkey, serves its axon, answers `TextLogProbs`.
+
+    Args:
+        wallet: a `tao_lab.Wallet` (the coldkey pays the registration, the hotkey signs and serves).
+        subtensor: a `tao_lab.Subtensor`.
+        netuid: the subnet.
+        model: what answers: an ``nn.Module`` (a causal LM over byte ids), a `tao_lab.models.Predictor`,
+            or a function ``tokens (B, T+1) -> target log-probs (B, T)``; ``"tiny"`` builds a fresh
+            tiny byte-level Llama (`tao_lab.models.tiny_lm`).
+        task: the task it trains on when ``train_steps`` > 0 (default `NextTokenTask()`).
+        train_steps: training steps after each answered request (0: serve only). Training and
+            serving share the model under a lock, so answers always see a consistent model.
+        port: axon port (0: any free one), bound on 127.0.0.1.
+        register: register the hotkey on the subnet if it is not yet (burned registration).
+    """
+
+    def __init__(self, wallet, subtensor, netuid: int, model="tiny", task=None, train_steps: int = 0,
+                 lr: float = 3e-3, port: int = 0, register: bool = True, seed: int = 0):
+        from ..models import as_predictor, tiny_lm
+
+        if model == "tiny":
+            model = tiny_lm(seed=seed)
+        self.predictor = as_predictor(model)
+        self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
+        self.train_steps, self.lr, self.seed = int(train_steps), lr, seed
+        self.task = task
+        self.register = register
+        self.uid: int | None = None
+        self.axon = Axon(wallet, port=port).attach(TextLogProbs, self._answer)
+        self.answered = 0
+        self.trained = 0
+        self.losses: list[float] = []
+        self._lock = threading.Lock()
+        self._trainer = None
+
+    def __repr__(self) -> str:
+        return f"Miner(uid={self.uid}, netuid={self.netuid}, running={self.running})"
+
+    @property
+    def running(self) -> bool:
+        return self.axon.is_running
+
+    def start(self) -> "Miner":
+        """Register (if asked), serve the axon and publish its address on chain. Idempotent."""
+        if self.running:
+            return self
+        if self.uid is None:
+            self.uid = self.subtensor.uid(self.netuid, self.wallet)
+        if self.uid is None:
+            if not self.register:
+                raise InputError("register", f"the hotkey is not registered on subnet {self.netuid}")
+            self.uid = self.subtensor.burned_register(self.wallet, self.netuid)
+        self.axon.start()
+        self.subtensor.serve_axon(self.wallet, self.netuid, "127.0.0.1", self.axon.port)
+        return self
+
+    def stop(self) -> None:
+        self.axon.stop()
+
+    def __enter__(self) -> "Miner":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def status(self) -> dict:
+        return {"uid": self.uid, "running": self.running, "answered": self.answered, "trained": self.trained,
+                "last_loss": self.losses[-1] if self.losses else None, "url": self.axon.url if self.running else None}
+
+    # ------------------------------------------------------------------ serving and training
+
+    def _answer(self, synapse: TextLogProbs) -> TextLogProbs:
+        tokens = np.asarray(synapse.token_ids, dtype=np.int64)  # (B, T)
+        with self._lock:
+            lp = self.predictor(tokens)  # (B, T-1): log p(tokens[:, t+1] | tokens[:, :t+1])
+        out = np.zeros(tokens.shape, dtype=np.float32)  # position 0 has no context: 0 by convention
+        out[:, 1:] = lp
+        synapse.log_probs = out
+        self.answered += 1
+        if self.train_steps:
+            self._train(self.train_steps)
+        return synapse
+
+    def _train(self, steps: int) -> None:
+        if self.predictor.model is None:
+            return
+        if self._trainer is None:
+            from ..models import Trainer
+            from ..tasks import NextTokenTask
+
+            self._trainer = Trainer(self.predictor.model, self.task or NextTokenTask(), lr=self.lr, seed=self.seed)
+        with self._lock:
+            self.losses += self._trainer.step(steps)
+            self.predictor.model.eval()
+        self.trained += steps
+
+    def train(self, steps: int) -> list[float]:
+        """Train ``steps`` steps now (e.g. to pre-train before serving); returns their losses."""
+        before = len(self.losses)
+        self._train(steps)
+        return self.losses[before:]
+

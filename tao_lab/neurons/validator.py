@@ -1,0 +1,160 @@
+"""`Validator`: routes held-out batches to miners, scores them as a mixture of experts, sets weights.
+
+One step: sync the metagraph, let the `Router` pick k serving miners (exploring new ones), send
+them a held-out batch as `TextLogProbs`, fit the EM gate over their target log-probs, fold the
+step into the `ScoreBook`, log route/response/timeout events, and set weights on chain when the
+rate limit (and the validator's own interval) allows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+from ..client.metagraph import Metagraph
+from .dendrite import Dendrite
+from .events import EventLog
+from .protocol import TextLogProbs
+from .router import Router
+from .scoring import ScoreBook, next_weights_action
+
+log = logging.getLogger("tao_lab.neurons.validator")
+
+
+class Validator:
+    """A validator on subnet ``netuid``.
+
+    Args:
+        wallet: a `tao_lab.Wallet` whose hotkey is registered and staked on the subnet (it needs a
+            validator permit for its weights to count).
+        subtensor: a `tao_lab.Subtensor`.
+        netuid: the subnet.
+        task: where held-out batches come from (default `NextTokenTask()`).
+        k: miners queried per step. batch_size: windows per batch. timeout: seconds per request.
+        weights_interval: minimum blocks between weight updates (besides the chain's rate limit).
+        seed: routing and sampling seed.
+    """
+
+    def __init__(self, wallet, subtensor, netuid: int, task=None, k: int = 4, batch_size: int = 8,
+                 timeout: float = 5.0, weights_interval: int = 1, explore: float = 0.1, seed: int = 0):
+        from ..tasks import NextTokenTask
+
+        self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
+        self.task = task or NextTokenTask()
+        self.batch_size, self.timeout, self.weights_interval = batch_size, timeout, weights_interval
+        self.rng = np.random.default_rng(seed)
+        self.router = Router(k=k, explore=explore, rng=np.random.default_rng(seed + 1))
+        self.scores = ScoreBook()
+        self.events = EventLog()
+        self.dendrite = Dendrite(wallet)
+        self.metagraph = Metagraph(netuid)
+        self.uid: int | None = None
+        self.steps = 0
+        self.weights_set = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        return f"Validator(uid={self.uid}, netuid={self.netuid}, steps={self.steps})"
+
+    # ------------------------------------------------------------------ one step
+
+    def step(self) -> dict:
+        """Query, score, maybe set weights; returns what happened (for logs and tests)."""
+        mg = self.metagraph.sync(self.subtensor)
+        self.uid = mg.hotkeys.index(self.wallet.hotkey_ss58) if self.wallet.hotkey_ss58 in mg.hotkeys else None
+        serving = [u for u in range(mg.n) if u != self.uid and mg.axons[u].is_serving]
+        hotkeys = {u: mg.hotkeys[u] for u in serving}
+        self.router.sync(serving, hotkeys)
+        self.scores.sync(serving, hotkeys)
+        chosen = self.router.select()
+        batch = self.task.sample(self.batch_size, "heldout", self.rng)
+        tokens = batch.inputs.astype(np.int32)  # (B, T+1)
+        replies = self.dendrite.query([mg.axons[u] for u in chosen], TextLogProbs(token_ids=tokens), timeout=self.timeout)
+        answers, latency = {}, {}
+        for uid, reply in zip(chosen, replies):
+            ok = reply.status == 200 and reply.log_probs is not None and reply.log_probs.shape == tokens.shape
+            answers[uid] = reply.log_probs[:, 1:].ravel() if ok else None  # (B*T,) target log-probs
+            latency[uid] = getattr(reply, "process_time", None)
+        scores = self.router.update(answers)
+        self.scores.update(scores)
+        self.events.record_step(scores, block=mg.block, validator_uid=self.uid if self.uid is not None else -1,
+                                latency_s=latency)
+        action = self._maybe_set_weights(mg)
+        self.steps += 1
+        return {"block": mg.block, "queried": chosen, "failed": dict(scores.failed), "action": action,
+                "mixture_loss": scores.mixture_loss}
+
+    def _maybe_set_weights(self, mg) -> str:
+        if self.uid is None:
+            return "unregistered"
+        hyper = self.subtensor.hyperparameters(self.netuid)
+        last = int(mg.last_update[self.uid]) if self.uid < len(mg.last_update) else 0
+        action = next_weights_action(mg.block, last, hyper["weights_rate_limit"], interval=self.weights_interval,
+                                     commit_reveal=False)
+        if action != "set":
+            return action
+        weights = self.scores.weights(mg.n)
+        if not weights.any():
+            return "nothing to weigh"
+        targets = {int(u): float(w) for u, w in enumerate(weights) if w > 0}
+        self.subtensor.set_weights(self.wallet, self.netuid, targets)
+        self.weights_set += 1
+        self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets))
+        return "set"
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, steps: int) -> list[dict]:
+        """Run ``steps`` steps now, in this thread."""
+        return [self.step() for _ in range(steps)]
+
+    def start(self, interval: float = 0.5) -> "Validator":
+        """Step every ``interval`` seconds in a background thread until `stop` (idempotent).
+
+        An exception stops the loop and is kept in ``error``; it never reaches the caller's thread.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self._stop.clear()
+
+        def loop():
+            while not self._stop.is_set():
+                try:
+                    self.step()
+                except BaseException as exc:  # shown via .error / status, never kills the kernel
+                    self.error = exc
+                    log.exception("validator step failed")
+                    return
+                self._stop.wait(interval)
+
+        self._thread = threading.Thread(target=loop, name=f"validator-{self.netuid}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.dendrite.close()
+
+    @property
+    def status(self) -> dict:
+        return {"uid": self.uid, "steps": self.steps, "weights_set": self.weights_set,
+                "running": self._thread is not None and self._thread.is_alive(),
+                "error": repr(self.error) if self.error else None}
+
+
+def wait_for(predicate, timeout: float, poll: float = 0.1) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True

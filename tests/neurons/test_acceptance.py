@@ -1,0 +1,67 @@
+"""Acceptance scenario of issue 5, on CPU: the network pays for quality.
+
+A devnet subnet with one validator and four miners: two pre-trained a little, one untrained, one
+answering noise. After a few epochs the chain's incentive ranks the trained miners above the
+untrained one and the noise miner near zero, and the validator's weights on chain match its scores.
+"""
+
+import numpy as np
+import pytest
+
+from tao_lab import Devnet, Metagraph, Subtensor, Wallet
+from tao_lab.neurons.miner import Miner
+from tao_lab.neurons.validator import Validator
+
+TAO = 10**9
+
+
+def noise(context_ids):  # (B, T) -> logits (B, T, 256): confident about random bytes
+    return np.random.default_rng(len(context_ids)).normal(0, 5, (*context_ids.shape, 256))
+
+
+@pytest.fixture(scope="module")
+def network():
+    with Devnet(instant=True) as dev, Subtensor(dev) as sub:
+        sub.set_hyperparameter(Wallet.dev("//Alice"), 1, "tempo", 5)
+        miners = []
+        for i, kind in enumerate(["trained", "trained", "untrained", "noise"]):
+            wallet = Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//miner{i}")
+            miner = Miner(wallet, sub, 1, model=noise if kind == "noise" else "tiny", seed=i)
+            if kind == "trained":
+                miner.train(30)
+            miners.append((kind, miner.start()))
+        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//validator")
+        sub.burned_register(vw, 1)
+        sub.add_stake(vw, 1, 1000 * TAO)
+        sub.next_epoch(1)  # the validator's permit
+        validator = Validator(vw, sub, 1, k=4, batch_size=4, seed=0)
+        try:
+            yield sub, miners, validator
+        finally:
+            validator.stop()
+            for _, miner in miners:
+                miner.stop()
+
+
+def test_incentive_ranks_trained_above_untrained_and_noise_near_zero(network):
+    sub, miners, validator = network
+    for i in range(12):
+        report = validator.step()
+        assert not report["failed"], report
+        if i % 3 == 2:
+            sub.next_epoch(1)
+    sub.next_epoch(1)
+    mg = Metagraph(1).sync(sub)
+    uid = {kind + str(n): m.uid for n, (kind, m) in enumerate(miners)}
+    trained = [mg.I[uid["trained0"]], mg.I[uid["trained1"]]]
+    assert min(trained) > mg.I[uid["untrained2"]]
+    assert mg.I[uid["noise3"]] < 0.02
+    assert sum(trained) > 0.8
+
+    # The weights on chain are the validator's scores, as set_weights stores them.
+    on_chain = dict(sub.query("SubtensorModule", "Weights", [1, validator.uid]))
+    expected = validator.scores.weights(mg.n)
+    top = expected.max()
+    for miner_uid, value in on_chain.items():
+        assert abs(value / 65535 - expected[miner_uid] / top) < 0.05
+    assert validator.events.to_pandas()["kind"].isin(["route", "response", "weights"]).all()
