@@ -1,11 +1,13 @@
 """Transport latency: tao_lab's Axon/Dendrite against bittensor 10.x's, same payload, same run.
 
 Payload: a request of token ids, int32 (16, 128), answered with log-probs, float32 (16, 128); the
-handler computes ``-(ids % 7)`` as float32 in both. Everything runs in one process on loopback,
-axons in background threads and the dendrite on the main thread's event loop, as in a notebook.
+handler (a plain function) computes ``-(ids % 7)`` as float32 in both. On loopback, the dendrite on
+the main thread's event loop; the axons in background threads of the same process, as in a
+notebook, and again in a second process (``--serve``), as miners run when supervised.
 
 Rows: one request at a time (p50, p99 of ``--n`` requests after a warm-up), and a fan-out of 16
 concurrent requests, to 16 axons and to 16 handlers on one axon (p50, p90 of ``--n-fanout``).
+Every reply is checked (status 200, log-probs equal to the expected array).
 
 bittensor is measured in a subprocess of its own virtual environment (``--bittensor-python``,
 default /tmp/btvenv/bin/python; make it with ``python -m venv /tmp/btvenv && /tmp/btvenv/bin/pip
@@ -283,8 +285,10 @@ def main() -> None:
     import aiohttp
 
     print(f"nproc {os.cpu_count()}, {platform.processor() or platform.machine()}, CPython {platform.python_version()},"
-          f" numpy {np.__version__}, aiohttp {aiohttp.__version__}")
-    print(f"payload: int32 ({B}, {T}) token ids -> float32 ({B}, {T}) log-probs; loopback; one process")
+          f" numpy {np.__version__}, aiohttp {aiohttp.__version__} (axon); load average before the run "
+          f"{os.getloadavg()[0]:.2f}")
+    print(f"payload: int32 ({B}, {T}) token ids -> float32 ({B}, {T}) log-probs; loopback; axons in threads of "
+          "the dendrite's process unless the row says otherwise")
     ours = bench_tao_lab(args.n, args.n_fanout)
 
     theirs, note = None, ""
