@@ -3,7 +3,8 @@
 One step: sync the metagraph, let the `Router` pick k serving miners (exploring new ones), send
 them a held-out batch as `TextLogProbs`, fit the EM gate over their target log-probs, fold the
 step into the `ScoreBook`, log route/response/timeout events, and set weights on chain when the
-rate limit (and the validator's own interval) allows.
+rate limit (and the validator's own interval) allows, or commits them and reveals them in the
+reveal epoch when the subnet runs commit-reveal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .dendrite import Dendrite
 from .events import EventLog
 from .protocol import TextLogProbs
 from .router import Router
-from .scoring import ScoreBook, next_weights_action
+from .scoring import ScoreBook, next_weights_action, reveal_status
 
 log = logging.getLogger("tao_lab.neurons.validator")
 
@@ -57,6 +58,7 @@ class Validator:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.error: BaseException | None = None
+        self._pending: dict | None = None  # a commit awaiting its reveal (commit-reveal subnets)
 
     def __repr__(self) -> str:
         return f"Validator(uid={self.uid}, netuid={self.netuid}, steps={self.steps})"
@@ -93,19 +95,56 @@ class Validator:
         if self.uid is None:
             return "unregistered"
         hyper = self.subtensor.hyperparameters(self.netuid)
+        commit_reveal = bool(hyper["commit_reveal_weights_enabled"])
+        if not commit_reveal:
+            self._pending = None
+        epoch = self.subtensor.query("SubtensorModule", "SubnetEpochIndex", [self.netuid]) if commit_reveal else None
+        period = self.subtensor.query("SubtensorModule", "RevealPeriodEpochs", [self.netuid]) if commit_reveal else 1
+        if self._pending is not None and reveal_status(self._pending["epoch"], epoch, period) == "expired":
+            self._pending = None  # missed its reveal window: commit afresh
         last = int(mg.last_update[self.uid]) if self.uid < len(mg.last_update) else 0
         action = next_weights_action(mg.block, last, hyper["weights_rate_limit"], interval=self.weights_interval,
-                                     commit_reveal=False)
-        if action != "set":
-            return action
+                                     commit_reveal=commit_reveal,
+                                     commit_epoch=self._pending["epoch"] if self._pending else None,
+                                     current_epoch=epoch, reveal_period=period)
+        if action == "reveal":
+            return self._reveal(mg)
+        if action == "wait" or (action == "commit" and self._pending is not None):
+            return "wait"
         weights = self.scores.weights(mg.n)
         if not weights.any():
             return "nothing to weigh"
         targets = {int(u): float(w) for u, w in enumerate(weights) if w > 0}
+        if action == "commit":
+            salt = [int(x) for x in self.rng.integers(0, 65536, 8)]
+            self.subtensor.commit_weights(self.wallet, self.netuid, targets, salt)
+            commits = self.subtensor.query("SubtensorModule", "WeightCommits", [self.netuid, self.wallet.hotkey_ss58])
+            self._pending = {"weights": targets, "salt": salt, "epoch": commits[-1][1] if commits else epoch}
+            self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets), action="commit")
+            return "commit"
         self.subtensor.set_weights(self.wallet, self.netuid, targets)
         self.weights_set += 1
-        self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets))
+        self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets), action="set")
         return "set"
+
+    def _reveal(self, mg) -> str:
+        from ..client.errors import ChainError
+
+        pending = self._pending
+        try:
+            self.subtensor.reveal_weights(self.wallet, self.netuid, pending["weights"], pending["salt"])
+        except ChainError as exc:
+            if exc.error == "RevealTooEarly":  # the epoch turns in a later block than we guessed
+                return "wait"
+            self._pending = None
+            if exc.error in ("ExpiredWeightCommit", "NoWeightsCommitFound", "InvalidRevealCommitHashNotMatch"):
+                return "expired"  # missed the window: the next step commits afresh
+            raise
+        self._pending = None
+        self.weights_set += 1
+        self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(pending["weights"]),
+                           action="reveal")
+        return "reveal"
 
     # ------------------------------------------------------------------ running
 

@@ -65,3 +65,33 @@ def test_incentive_ranks_trained_above_untrained_and_noise_near_zero(network):
     for miner_uid, value in on_chain.items():
         assert abs(value / 65535 - expected[miner_uid] / top) < 0.05
     assert validator.events.to_pandas()["kind"].isin(["route", "response", "weights"]).all()
+
+
+def test_validator_commits_and_reveals_on_a_commit_reveal_subnet():
+    with Devnet(instant=True) as dev, Subtensor(dev) as sub:
+        alice = Wallet.dev("//Alice")
+        sub.set_hyperparameter(alice, 1, "tempo", 3)
+        sub.set_hyperparameter(alice, 1, "commit_reveal_weights_enabled", True)
+        miners = [Miner(Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//cr{i}"), sub, 1, seed=i).start() for i in range(2)]
+        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//cr")
+        sub.burned_register(vw, 1)
+        sub.add_stake(vw, 1, 100 * TAO)
+        sub.next_epoch(1)
+        validator = Validator(vw, sub, 1, k=2, batch_size=2, seed=1)
+        try:
+            actions = []
+            for _ in range(8):
+                actions.append(validator.step()["action"])
+                if "reveal" in actions:
+                    break
+                if actions[-1] == "commit":
+                    sub.next_epoch(1)  # the reveal epoch
+                else:
+                    sub.advance(1)
+            assert "commit" in actions and "reveal" in actions, actions
+            stored = dict(sub.query("SubtensorModule", "Weights", [1, validator.uid]))
+            assert set(stored) <= {m.uid for m in miners} and max(stored.values()) == 65535
+        finally:
+            validator.stop()
+            for m in miners:
+                m.stop()
