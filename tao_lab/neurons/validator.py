@@ -59,6 +59,7 @@ class Validator:
         self._stop = threading.Event()
         self.error: BaseException | None = None
         self._pending: dict | None = None  # a commit awaiting its reveal (commit-reveal subnets)
+        self.last_step = None
 
     def __repr__(self) -> str:
         return f"Validator(uid={self.uid}, netuid={self.netuid}, steps={self.steps})"
@@ -83,6 +84,7 @@ class Validator:
             answers[uid] = reply.log_probs[:, 1:].ravel() if ok else None  # (B*T,) target log-probs
             latency[uid] = getattr(reply, "process_time", None)
         scores = self.router.update(answers)
+        self.last_step = scores  # `StepScores`: per-miner loss, mixture share, leave-one-out, failures
         self.scores.update(scores)
         self.events.record_step(scores, block=mg.block, validator_uid=self.uid if self.uid is not None else -1,
                                 latency_s=latency)

@@ -95,3 +95,45 @@ def test_validator_commits_and_reveals_on_a_commit_reveal_subnet():
             validator.stop()
             for m in miners:
                 m.stop()
+
+
+def test_complementary_specialists_mix_better_than_either_and_both_earn():
+    """Second scenario: a prose miner and a code miner; the validator asks about both kinds of text."""
+    from tao_lab.tasks import NextTokenTask, pydoc_text, stdlib_source
+
+    prose, code = pydoc_text(), stdlib_source()
+    mixed = NextTokenTask(text="".join(p + c for p, c in zip(_chunks(prose), _chunks(code))), context=64)
+    with Devnet(instant=True) as dev, Subtensor(dev) as sub:
+        sub.set_hyperparameter(Wallet.dev("//Alice"), 1, "tempo", 5)
+        specialists = []
+        for i, text in enumerate((prose, code)):
+            miner = Miner(Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//spec{i}"), sub, 1, seed=i,
+                          task=NextTokenTask(text=text, context=64))
+            miner.train(60)
+            specialists.append(miner.start())
+        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//mix")
+        sub.burned_register(vw, 1)
+        sub.add_stake(vw, 1, 100 * TAO)
+        sub.next_epoch(1)
+        validator = Validator(vw, sub, 1, task=mixed, k=2, batch_size=8, seed=3)
+        try:
+            gains = []
+            for i in range(10):
+                validator.step()
+                step = validator.last_step
+                gains.append(min(step.loss.values()) - step.mixture_loss)
+                if i % 3 == 2:
+                    sub.next_epoch(1)
+            sub.next_epoch(1)
+            # The learned mixture beats the best single miner on every batch of mixed text.
+            assert min(gains) > 0 and np.mean(gains) > 0.01, gains
+            incentive = Metagraph(1).sync(sub).I
+            assert all(incentive[m.uid] > 0.2 for m in specialists), incentive
+        finally:
+            validator.stop()
+            for m in specialists:
+                m.stop()
+
+
+def _chunks(text, size=2048):
+    return [text[i:i + size] for i in range(0, len(text), size)]
