@@ -16,10 +16,11 @@ Wire format and synapses: `protocol`; signatures and nonces: `signing`; server: 
 
 from .axon import Axon, AxonError, allow_registered, priority_by_stake
 from .dendrite import Dendrite
-from .protocol import Embed, Synapse, TextLogProbs, TransportError, request_field, response_field
+from .protocol import ClassLogProbs, Embed, Synapse, TextLogProbs, TransportError, request_field, response_field
 
 __all__ = [
     "Axon",
+    "ClassLogProbs",
     "AxonError",
     "Dendrite",
     "Embed",

@@ -9,13 +9,16 @@ import numpy as np
 
 from ..errors import InputError
 from .axon import Axon
-from .protocol import TextLogProbs
+from .protocol import ClassLogProbs, TextLogProbs
 
 log = logging.getLogger("tao_lab.neurons.miner")
 
 
 class Miner:
-    """A miner on subnet ``netuid``: registers its hotkey, serves its axon, answers `TextLogProbs`.
+    """A miner on subnet ``netuid``: registers its hotkey, serves its axon, answers its task's synapse.
+
+    Next-token tasks are answered as `TextLogProbs`, classification tasks (``response ==
+    "class_logprobs"``, e.g. `tao_lab.tasks.DigitsTask`) as `ClassLogProbs`.
 
     Args:
         wallet: a `tao_lab.Wallet` (the coldkey pays the registration, the hotkey signs and serves).
@@ -35,15 +38,19 @@ class Miner:
                  lr: float = 3e-3, port: int = 0, register: bool = True, seed: int = 0):
         from ..models import as_predictor, tiny_lm
 
-        if model == "tiny":
+        response = getattr(task, "response", "logprobs")
+        if isinstance(model, str) and model == "tiny":
             model = tiny_lm(seed=seed)
-        self.predictor = as_predictor(model)
+        self.predictor = as_predictor(model, response=response)
         self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
         self.train_steps, self.lr, self.seed = int(train_steps), lr, seed
         self.task = task
         self.register = register
         self.uid: int | None = None
-        self.axon = Axon(wallet, port=port).attach(TextLogProbs, self._answer)
+        if response == "class_logprobs":
+            self.axon = Axon(wallet, port=port).attach(ClassLogProbs, self._classify)
+        else:
+            self.axon = Axon(wallet, port=port).attach(TextLogProbs, self._answer)
         self.answered = 0
         self.trained = 0
         self.losses: list[float] = []
@@ -94,6 +101,14 @@ class Miner:
         out = np.zeros(tokens.shape, dtype=np.float32)  # position 0 has no context: 0 by convention
         out[:, 1:] = lp
         synapse.log_probs = out
+        self.answered += 1
+        if self.train_steps:
+            self._train(self.train_steps)
+        return synapse
+
+    def _classify(self, synapse: ClassLogProbs) -> ClassLogProbs:
+        with self._lock:
+            synapse.log_probs = self.predictor(np.asarray(synapse.features, dtype=np.float32))  # (B, C)
         self.answered += 1
         if self.train_steps:
             self._train(self.train_steps)

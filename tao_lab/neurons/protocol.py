@@ -157,6 +157,13 @@ class TextLogProbs(Synapse):
     log_probs: np.ndarray | None = response_field(dtype="float32", ndim=2)  # (B, T)
 
 
+class ClassLogProbs(Synapse):
+    """Classify examples: the miner returns the log-probability of every class for each example."""
+
+    features: np.ndarray = request_field(dtype="float32", ndim=2)  # (B, F)
+    log_probs: np.ndarray | None = response_field(dtype="float32", ndim=2)  # (B, C)
+
+
 class Embed(Synapse):
     """Embed texts: the miner returns one vector per text."""
 

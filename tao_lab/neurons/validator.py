@@ -18,7 +18,7 @@ import numpy as np
 from ..client.metagraph import Metagraph
 from .dendrite import Dendrite
 from .events import EventLog
-from .protocol import TextLogProbs
+from .protocol import ClassLogProbs, TextLogProbs
 from .router import Router
 from .scoring import ScoreBook, next_weights_action, reveal_status
 
@@ -76,12 +76,13 @@ class Validator:
         self.scores.sync(serving, hotkeys)
         chosen = self.router.select()
         batch = self.task.sample(self.batch_size, "heldout", self.rng)
-        tokens = batch.inputs.astype(np.int32)  # (B, T+1)
-        replies = self.dendrite.query([mg.axons[u] for u in chosen], TextLogProbs(token_ids=tokens), timeout=self.timeout)
+        synapse, expected = self._request(batch)
+        replies = self.dendrite.query([mg.axons[u] for u in chosen], synapse, timeout=self.timeout)
         answers, latency = {}, {}
         for uid, reply in zip(chosen, replies):
-            ok = reply.status == 200 and reply.log_probs is not None and reply.log_probs.shape == tokens.shape
-            answers[uid] = reply.log_probs[:, 1:].ravel() if ok else None  # (B*T,) target log-probs
+            ok = (reply.status == 200 and reply.log_probs is not None and reply.log_probs.ndim == len(expected)
+                  and all(e is None or e == got for e, got in zip(expected, reply.log_probs.shape)))
+            answers[uid] = self._target_logprobs(reply.log_probs, batch) if ok else None
             latency[uid] = getattr(reply, "process_time", None)
         scores = self.router.update(answers)
         self.last_step = scores  # `StepScores`: per-miner loss, mixture share, leave-one-out, failures
@@ -92,6 +93,20 @@ class Validator:
         self.steps += 1
         return {"block": mg.block, "queried": chosen, "failed": dict(scores.failed), "action": action,
                 "mixture_loss": scores.mixture_loss}
+
+    def _request(self, batch):
+        """The synapse carrying ``batch`` for the task's kind of answer, and the answer's shape."""
+        if getattr(self.task, "response", "logprobs") == "class_logprobs":
+            features = batch.inputs.astype(np.float32)  # (B, F)
+            return ClassLogProbs(features=features), (len(batch), None)  # (B, C): any number of classes
+        tokens = batch.inputs.astype(np.int32)  # (B, T+1)
+        return TextLogProbs(token_ids=tokens), tokens.shape
+
+    def _target_logprobs(self, log_probs, batch):
+        """Each answer's log-probability of the truth, flattened: what the router mixes and scores."""
+        if getattr(self.task, "response", "logprobs") == "class_logprobs":
+            return log_probs[np.arange(len(batch)), batch.targets]  # (B,)
+        return log_probs[:, 1:].ravel()  # (B*T,): position 0 has no context
 
     def _maybe_set_weights(self, mg) -> str:
         if self.uid is None:

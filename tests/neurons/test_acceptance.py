@@ -137,3 +137,38 @@ def test_complementary_specialists_mix_better_than_either_and_both_earn():
 
 def _chunks(text, size=2048):
     return [text[i:i + size] for i in range(0, len(text), size)]
+
+
+def test_a_second_task_digits_classification_runs_through_the_same_network():
+    """Not tied to text: miners classify scikit-learn's digits; the trained one outscores the untrained one."""
+    import torch
+
+    from tao_lab.tasks import DigitsTask
+
+    task = DigitsTask()
+    with Devnet(instant=True) as dev, Subtensor(dev) as sub:
+        miners = []
+        for i in range(2):
+            torch.manual_seed(i)
+            mlp = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+            miner = Miner(Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//digits{i}"), sub, 1, model=mlp, task=task,
+                          lr=1e-2, seed=i)
+            if i == 0:
+                miner.train(150)
+            miners.append(miner.start())
+        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//digits")
+        sub.burned_register(vw, 1)
+        sub.add_stake(vw, 1, 100 * TAO)
+        sub.next_epoch(1)
+        validator = Validator(vw, sub, 1, task=task, k=2, batch_size=32, seed=5)
+        try:
+            for _ in range(6):
+                report = validator.step()
+                assert not report["failed"], report
+            scores = validator.scores.scores
+            assert scores[miners[0].uid] > 2 * scores[miners[1].uid]
+            assert validator.last_step.loss[miners[0].uid] < validator.last_step.loss[miners[1].uid]
+        finally:
+            validator.stop()
+            for m in miners:
+                m.stop()
