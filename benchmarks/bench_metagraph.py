@@ -147,7 +147,6 @@ def machine() -> str:
     from importlib.metadata import version
 
     import pandas
-    import substrateinterface  # noqa: F401
 
     return (f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, CPython {platform.python_version()}, numpy {np.__version__}, "
             f"pandas {pandas.__version__}, substrate-interface {version('substrate-interface')}, "
