@@ -30,18 +30,33 @@ class Miner:
         task: the task it trains on when ``train_steps`` > 0 (default `NextTokenTask()`).
         train_steps: training steps after each answered request (0: serve only). Training and
             serving share the model under a lock, so answers always see a consistent model.
+        lr, optimizer, checkpoint_dir, checkpoint_every: passed to `tao_lab.models.Trainer`
+            (``save()`` writes a checkpoint on demand).
         port: axon port (0: any free one), bound on 127.0.0.1.
         register: register the hotkey on the subnet if it is not yet (burned registration).
+        device: where the model runs (e.g. ``"cuda:0"``; default: where it is, CPU for "tiny").
+        batch_size: rows per forward pass when answering (None: the whole request at once).
+        amp: bfloat16 autocast for the forward pass on CUDA (log-softmax stays float32).
+        threads: ``torch.set_num_threads`` for this process (a CPU budget; process-wide).
     """
 
     def __init__(self, wallet, subtensor, netuid: int, model="tiny", task=None, train_steps: int = 0,
-                 lr: float = 3e-3, port: int = 0, register: bool = True, seed: int = 0):
+                 lr: float = 3e-3, optimizer="adamw", checkpoint_dir=None, checkpoint_every: int = 0,
+                 port: int = 0, register: bool = True, seed: int = 0, device: str | None = None,
+                 batch_size: int | None = None, amp: bool = False, threads: int | None = None):
         from ..models import as_predictor, tiny_lm
 
         response = getattr(task, "response", "logprobs")
         if isinstance(model, str) and model == "tiny":
             model = tiny_lm(seed=seed)
-        self.predictor = as_predictor(model, response=response)
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        if device is not None and hasattr(model, "to"):
+            model = model.to(device)
+        self.predictor = as_predictor(model, response=response, batch_size=batch_size, amp=amp)
+        self.optimizer, self.checkpoint_dir, self.checkpoint_every = optimizer, checkpoint_dir, checkpoint_every
         self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
         self.train_steps, self.lr, self.seed = int(train_steps), lr, seed
         self.task = task
@@ -121,11 +136,20 @@ class Miner:
             from ..models import Trainer
             from ..tasks import NextTokenTask
 
-            self._trainer = Trainer(self.predictor.model, self.task or NextTokenTask(), lr=self.lr, seed=self.seed)
+            self._trainer = Trainer(self.predictor.model, self.task or NextTokenTask(), lr=self.lr, seed=self.seed,
+                                    optimizer=self.optimizer, checkpoint_dir=self.checkpoint_dir,
+                                    checkpoint_every=self.checkpoint_every)
         with self._lock:
             self.losses += self._trainer.step(steps)
             self.predictor.model.eval()
         self.trained += steps
+
+    def save(self, directory=None):
+        """Write a checkpoint of the model and its optimizer (see `tao_lab.models.Trainer.save`)."""
+        if self._trainer is None:
+            self._train(0)
+        with self._lock:
+            return self._trainer.save(directory)
 
     def train(self, steps: int) -> list[float]:
         """Train ``steps`` steps now (e.g. to pre-train before serving); returns their losses."""

@@ -36,19 +36,24 @@ class Validator:
         task: where held-out batches come from (default `NextTokenTask()`).
         k: miners queried per step. batch_size: windows per batch. timeout: seconds per request.
         weights_interval: minimum blocks between weight updates (besides the chain's rate limit).
+        explore: share of routing slots given to a random miner.
+        loo, shapley: compute leave-one-out contributions / Shapley values each step (Shapley is
+            for teaching: slower, and not part of the default reward).
+        alpha: the moving average's weight for each new step in the `ScoreBook`.
         seed: routing and sampling seed.
     """
 
     def __init__(self, wallet, subtensor, netuid: int, task=None, k: int = 4, batch_size: int = 8,
-                 timeout: float = 5.0, weights_interval: int = 1, explore: float = 0.1, seed: int = 0):
+                 timeout: float = 5.0, weights_interval: int = 1, explore: float = 0.1, seed: int = 0,
+                 loo: bool = True, shapley: bool = False, alpha: float = 0.1):
         from ..tasks import NextTokenTask
 
         self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
         self.task = task or NextTokenTask()
         self.batch_size, self.timeout, self.weights_interval = batch_size, timeout, weights_interval
         self.rng = np.random.default_rng(seed)
-        self.router = Router(k=k, explore=explore, rng=np.random.default_rng(seed + 1))
-        self.scores = ScoreBook()
+        self.router = Router(k=k, explore=explore, rng=np.random.default_rng(seed + 1), loo=loo, shapley=shapley)
+        self.scores = ScoreBook(alpha=alpha)
         self.events = EventLog()
         self.dendrite = Dendrite(wallet)
         self.metagraph = Metagraph(netuid)
@@ -86,9 +91,11 @@ class Validator:
             latency[uid] = getattr(reply, "process_time", None)
         scores = self.router.update(answers)
         self.last_step = scores  # `StepScores`: per-miner loss, mixture share, leave-one-out, failures
-        self.scores.update(scores)
-        self.events.record_step(scores, block=mg.block, validator_uid=self.uid if self.uid is not None else -1,
-                                latency_s=latency)
+        moving = self.scores.update(scores)
+        me = self.uid if self.uid is not None else -1
+        self.events.record_step(scores, block=mg.block, validator_uid=me, latency_s=latency)
+        for uid in scores.uids:
+            self.events.append("score", block=mg.block, validator_uid=me, miner_uid=uid, value=moving.get(uid))
         action = self._maybe_set_weights(mg)
         self.steps += 1
         return {"block": mg.block, "queried": chosen, "failed": dict(scores.failed), "action": action,

@@ -64,7 +64,8 @@ def test_incentive_ranks_trained_above_untrained_and_noise_near_zero(network):
     top = expected.max()
     for miner_uid, value in on_chain.items():
         assert abs(value / 65535 - expected[miner_uid] / top) < 0.05
-    assert validator.events.to_pandas()["kind"].isin(["route", "response", "weights"]).all()
+    kinds = set(validator.events.to_pandas()["kind"])
+    assert {"route", "response", "score", "weights"} <= kinds and kinds <= {"route", "response", "timeout", "score", "weights"}
 
 
 def test_validator_commits_and_reveals_on_a_commit_reveal_subnet():

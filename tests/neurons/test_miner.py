@@ -1,0 +1,20 @@
+"""Miner pieces that need no chain: training while serving, checkpoints, answers' shape."""
+
+import numpy as np
+
+from tao_lab.neurons.miner import Miner
+from tao_lab.neurons.protocol import TextLogProbs
+from tao_lab.client import Wallet
+
+
+def test_miner_trains_answers_and_checkpoints(tmp_path):
+    miner = Miner(Wallet.dev("//Eve", hotkey_uri="//Eve//m"), None, 1, model="tiny", train_steps=1,
+                  optimizer="adam", checkpoint_dir=tmp_path / "ckpt", batch_size=2, threads=1)
+    losses = miner.train(3)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    tokens = np.frombuffer(b"hello, world! " * 4, dtype=np.uint8)[:33].astype(np.int32).reshape(1, 33)
+    reply = miner._answer(TextLogProbs(token_ids=np.repeat(tokens, 3, axis=0)))
+    assert reply.log_probs.shape == (3, 33) and (reply.log_probs[:, 0] == 0).all() and (reply.log_probs <= 0).all()
+    assert miner.trained == 4 and miner.answered == 1  # one training step after the answer
+    path = miner.save()
+    assert (path / "config.json").exists() or any(path.iterdir())
