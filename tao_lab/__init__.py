@@ -4,8 +4,7 @@ The names below are the public API. They load on first use, so ``import tao_lab`
 and stays fast.
 """
 
-from importlib import import_module
-
+from ._lazy import lazy_attributes
 from .errors import InputError, TaoLabError
 
 __version__ = "0.1.0"
@@ -27,14 +26,4 @@ _LAZY = {
 __all__ = ["TaoLabError", "InputError", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tao_lab' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

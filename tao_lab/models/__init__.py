@@ -5,7 +5,7 @@ behind it while it serves. Names load on first use: ``from tao_lab.models import
 does not import torch.
 """
 
-from importlib import import_module
+from .._lazy import lazy_attributes
 
 _LAZY = {
     "ByteTokenizer": "tao_lab.models.tokenizer",
@@ -25,14 +25,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tao_lab.models' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
