@@ -148,17 +148,7 @@ def producing_blocks(devnet: Devnet, every: float = 0.03):
 # ---------------------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    with Devnet(instant=True) as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-def substrate(devnet):
-    client = SubstrateInterface(url=devnet.url, ws_options={"timeout": TIMEOUT})
-    yield client
-    client.close()
+# `devnet` and `substrate` (one instant-mode node per module) come from conftest.py.
 
 
 @pytest.fixture

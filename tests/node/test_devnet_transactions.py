@@ -12,10 +12,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from substrateinterface import Keypair, SubstrateInterface
+from substrateinterface import Keypair
 from substrateinterface.exceptions import SubstrateRequestException
 
-from tao_lab.node.devnet import Devnet
 
 TIMEOUT = 10.0  # seconds for any single socket read
 
@@ -30,17 +29,7 @@ EXISTENTIAL_DEPOSIT = 500  # rao
 # ---------------------------------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    with Devnet(instant=True) as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-def substrate(devnet):
-    client = SubstrateInterface(url=devnet.url, ws_options={"timeout": TIMEOUT})
-    yield client
-    client.close()
+# `devnet` and `substrate` (one instant-mode node per module) come from conftest.py.
 
 
 # ---------------------------------------------------------------------------------------- helpers
