@@ -16,7 +16,7 @@ Wire format and synapses: `protocol`; signatures and nonces: `signing`; server: 
 
 from .axon import Axon, AxonError, allow_registered, priority_by_stake
 from .dendrite import Dendrite
-from .protocol import ClassLogProbs, Embed, Synapse, TextLogProbs, TransportError, request_field, response_field
+from .protocol import ClassLogProbs, Embed, NextToken, Synapse, TextLogProbs, TransportError, request_field, response_field
 
 __all__ = [
     "Axon",
@@ -24,6 +24,7 @@ __all__ = [
     "AxonError",
     "Dendrite",
     "Embed",
+    "NextToken",
     "Synapse",
     "TextLogProbs",
     "TransportError",

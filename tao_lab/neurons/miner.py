@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from .axon import Axon
-from .protocol import ClassLogProbs, TextLogProbs
+from .protocol import ClassLogProbs, NextToken, TextLogProbs
 
 log = logging.getLogger("tao_lab.neurons.miner")
 
@@ -49,6 +49,7 @@ class Miner:
         response = getattr(task, "response", "logprobs")
         if isinstance(model, str) and model == "tiny":
             model = tiny_lm(seed=seed)
+        self.model = model  # what answers NextToken: a module or a function of context ids
         if threads:
             import torch
 
@@ -65,7 +66,8 @@ class Miner:
         if response == "class_logprobs":
             self.axon = Axon(wallet, port=port).attach(ClassLogProbs, self._classify)
         else:
-            self.axon = Axon(wallet, port=port).attach(TextLogProbs, self._answer)
+            self.axon = (Axon(wallet, port=port).attach(TextLogProbs, self._answer)
+                         .attach(NextToken, self._next_token))
         self.answered = 0
         self.trained = 0
         self.losses: list[float] = []
@@ -121,6 +123,17 @@ class Miner:
             self._train(self.train_steps)
         return synapse
 
+    def _next_token(self, synapse: NextToken) -> NextToken:
+        context = np.asarray(synapse.context_ids, dtype=np.int64)  # (B, T)
+        with self._lock:
+            logits = _last_logits(self.model, context)  # (B, V)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        synapse.log_probs = (logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))).astype(np.float32)
+        self.answered += 1
+        if self.train_steps:
+            self._train(self.train_steps)
+        return synapse
+
     def _classify(self, synapse: ClassLogProbs) -> ClassLogProbs:
         with self._lock:
             synapse.log_probs = self.predictor(np.asarray(synapse.features, dtype=np.float32))  # (B, C)
@@ -157,3 +170,17 @@ class Miner:
         self._train(steps)
         return self.losses[before:]
 
+
+def _last_logits(model, context: np.ndarray) -> np.ndarray:
+    """Next-token logits after each context, (B, V) float64, from a causal module or a function."""
+    if hasattr(model, "parameters"):  # an nn.Module over byte ids
+        import torch
+
+        from ..tasks.base import logits_of
+
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            out = logits_of(model(torch.as_tensor(context, device=device)))
+        return out[:, -1, :].double().cpu().numpy()
+    out = np.asarray(model(context), dtype=np.float64)  # a function: (B, T, V) logits, or (B, V)
+    return out[:, -1, :] if out.ndim == 3 else out

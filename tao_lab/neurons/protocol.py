@@ -157,6 +157,17 @@ class TextLogProbs(Synapse):
     log_probs: np.ndarray | None = response_field(dtype="float32", ndim=2)  # (B, T)
 
 
+class NextToken(Synapse):
+    """Predict the next token: the miner returns its log-distribution over the vocabulary.
+
+    Validators score with this one: the target token is not in the request, so a miner cannot
+    claim certainty about a token it has seen, and the validator renormalises the answer itself.
+    """
+
+    context_ids: np.ndarray = request_field(dtype="int32", ndim=2)  # (B, T)
+    log_probs: np.ndarray | None = response_field(dtype="float32", ndim=2)  # (B, V)
+
+
 class ClassLogProbs(Synapse):
     """Classify examples: the miner returns the log-probability of every class for each example."""
 

@@ -1,7 +1,8 @@
 """`Validator`: routes held-out batches to miners, scores them as a mixture of experts, sets weights.
 
 One step: sync the metagraph, let the `Router` pick k serving miners (exploring new ones), send
-them a held-out batch as `TextLogProbs`, fit the EM gate over their target log-probs, fold the
+them a held-out batch (text: the contexts only, as `NextToken`, so no miner sees the tokens it is
+scored on), fit the EM gate over their log-probs of the truth, fold the
 step into the `ScoreBook`, log route/response/timeout events, and set weights on chain when the
 rate limit (and the validator's own interval) allows, or commits them and reveals them in the
 reveal epoch when the subnet runs commit-reveal.
@@ -18,7 +19,7 @@ import numpy as np
 from ..client.metagraph import Metagraph
 from .dendrite import Dendrite
 from .events import EventLog
-from .protocol import ClassLogProbs, TextLogProbs
+from .protocol import ClassLogProbs, NextToken
 from .router import Router
 from .scoring import ScoreBook, next_weights_action, reveal_status
 
@@ -34,7 +35,8 @@ class Validator:
         subtensor: a `tao_lab.Subtensor`.
         netuid: the subnet.
         task: where held-out batches come from (default `NextTokenTask()`).
-        k: miners queried per step. batch_size: windows per batch. timeout: seconds per request.
+        k: miners queried per step. batch_size: examples per batch (for text: contexts, one scored
+            next token each). timeout: seconds per request.
         weights_interval: minimum blocks between weight updates (besides the chain's rate limit).
         explore: share of routing slots given to a random miner.
         loo, shapley: compute leave-one-out contributions / Shapley values each step (Shapley is
@@ -43,7 +45,7 @@ class Validator:
         seed: routing and sampling seed.
     """
 
-    def __init__(self, wallet, subtensor, netuid: int, task=None, k: int = 4, batch_size: int = 8,
+    def __init__(self, wallet, subtensor, netuid: int, task=None, k: int = 4, batch_size: int = 32,
                  timeout: float = 5.0, weights_interval: int = 1, explore: float = 0.1, seed: int = 0,
                  loo: bool = True, shapley: bool = False, alpha: float = 0.1):
         from ..tasks import NextTokenTask
@@ -65,6 +67,7 @@ class Validator:
         self.error: BaseException | None = None
         self._pending: dict | None = None  # a commit awaiting its reveal (commit-reveal subnets)
         self.last_step = None
+        self.last_weights: dict[int, float] | None = None  # the scores as of the last weights on chain
 
     def __repr__(self) -> str:
         return f"Validator(uid={self.uid}, netuid={self.netuid}, steps={self.steps})"
@@ -106,14 +109,23 @@ class Validator:
         if getattr(self.task, "response", "logprobs") == "class_logprobs":
             features = batch.inputs.astype(np.float32)  # (B, F)
             return ClassLogProbs(features=features), (len(batch), None)  # (B, C): any number of classes
-        tokens = batch.inputs.astype(np.int32)  # (B, T+1)
-        return TextLogProbs(token_ids=tokens), tokens.shape
+        context = batch.inputs[:, :-1].astype(np.int32)  # (B, T): the target (last token) is not sent
+        return NextToken(context_ids=context), (len(batch), None)
 
     def _target_logprobs(self, log_probs, batch):
-        """Each answer's log-probability of the truth, flattened: what the router mixes and scores."""
-        if getattr(self.task, "response", "logprobs") == "class_logprobs":
-            return log_probs[np.arange(len(batch)), batch.targets]  # (B,)
-        return log_probs[:, 1:].ravel()  # (B*T,): position 0 has no context
+        """Each answer's log-probability of the truth: what the router mixes and scores, (B,).
+
+        Answers are renormalised here (log-softmax), so a miner cannot claim more than certainty.
+        """
+        lp = np.asarray(log_probs, dtype=np.float64)
+        if not np.isfinite(lp).all():
+            return np.full(len(batch), np.nan)  # malformed: the router counts it as invalid
+        lp = lp - lp.max(axis=1, keepdims=True)
+        lp = lp - np.log(np.exp(lp).sum(axis=1, keepdims=True))
+        truth = batch.targets if batch.targets.ndim == 1 else batch.inputs[:, -1]
+        if truth.max() >= lp.shape[1]:
+            return np.full(len(batch), np.nan)  # a vocabulary too small for the task
+        return lp[np.arange(len(batch)), truth]
 
     def _maybe_set_weights(self, mg) -> str:
         if self.uid is None:
@@ -147,6 +159,7 @@ class Validator:
             self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets), action="commit")
             return "commit"
         self.subtensor.set_weights(self.wallet, self.netuid, targets)
+        self.last_weights = targets
         self.weights_set += 1
         self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets), action="set")
         return "set"
@@ -165,6 +178,7 @@ class Validator:
                 return "expired"  # missed the window: the next step commits afresh
             raise
         self._pending = None
+        self.last_weights = pending["weights"]
         self.weights_set += 1
         self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(pending["weights"]),
                            action="reveal")

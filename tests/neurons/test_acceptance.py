@@ -34,7 +34,7 @@ def network():
         sub.burned_register(vw, 1)
         sub.add_stake(vw, 1, 1000 * TAO)
         sub.next_epoch(1)  # the validator's permit
-        validator = Validator(vw, sub, 1, k=4, batch_size=4, seed=0)
+        validator = Validator(vw, sub, 1, k=4, batch_size=32, seed=0)
         try:
             yield sub, miners, validator
         finally:
@@ -58,12 +58,14 @@ def test_incentive_ranks_trained_above_untrained_and_noise_near_zero(network):
     assert mg.I[uid["noise3"]] < 0.02
     assert sum(trained) > 0.8
 
-    # The weights on chain are the validator's scores, as set_weights stores them.
+    # The weights on chain are the validator's scores when it last set them, as set_weights stores them.
     on_chain = dict(sub.query("SubtensorModule", "Weights", [1, validator.uid]))
-    expected = validator.scores.weights(mg.n)
-    top = expected.max()
+    sent = validator.last_weights
+    assert set(on_chain) == set(sent)
+    top = max(sent.values())
     for miner_uid, value in on_chain.items():
-        assert abs(value / 65535 - expected[miner_uid] / top) < 0.05
+        assert abs(value / 65535 - sent[miner_uid] / top) < 1e-4
+    assert np.argmax(validator.scores.weights(mg.n)) in (uid["trained0"], uid["trained1"])
     kinds = set(validator.events.to_pandas()["kind"])
     assert {"route", "response", "score", "weights"} <= kinds and kinds <= {"route", "response", "timeout", "score", "weights"}
 
@@ -78,7 +80,7 @@ def test_validator_commits_and_reveals_on_a_commit_reveal_subnet():
         sub.burned_register(vw, 1)
         sub.add_stake(vw, 1, 100 * TAO)
         sub.next_epoch(1)
-        validator = Validator(vw, sub, 1, k=2, batch_size=2, seed=1)
+        validator = Validator(vw, sub, 1, k=2, batch_size=8, seed=1)
         try:
             actions = []
             for _ in range(8):
@@ -116,7 +118,7 @@ def test_complementary_specialists_mix_better_than_either_and_both_earn():
         sub.burned_register(vw, 1)
         sub.add_stake(vw, 1, 100 * TAO)
         sub.next_epoch(1)
-        validator = Validator(vw, sub, 1, task=mixed, k=2, batch_size=8, seed=3)
+        validator = Validator(vw, sub, 1, task=mixed, k=2, batch_size=64, seed=3)
         try:
             gains = []
             for i in range(10):
@@ -173,3 +175,38 @@ def test_a_second_task_digits_classification_runs_through_the_same_network():
             validator.stop()
             for m in miners:
                 m.stop()
+
+
+def test_a_miner_claiming_certainty_gains_nothing():
+    """A cheater that answers "probability 1" for every token cannot know the hidden target: after
+    renormalisation its claims are a uniform guess, and an honest trained miner outscores it."""
+    from tao_lab.neurons.protocol import NextToken
+
+    with Devnet(instant=True) as dev, Subtensor(dev) as sub:
+        honest = Miner(Wallet.dev("//Charlie", hotkey_uri="//Charlie//honest"), sub, 1, seed=0)
+        honest.train(30)
+        cheater = Miner(Wallet.dev("//Charlie", hotkey_uri="//Charlie//cheat"), sub, 1, seed=1)
+
+        def claim_certainty(synapse: NextToken) -> NextToken:
+            synapse.log_probs = np.zeros((len(synapse.context_ids), 256), dtype=np.float32)  # "p = 1" everywhere
+            return synapse
+
+        cheater.axon.attach(NextToken, claim_certainty)
+        honest.start(), cheater.start()
+        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//judge")
+        sub.burned_register(vw, 1)
+        sub.add_stake(vw, 1, 100 * TAO)
+        sub.next_epoch(1)
+        validator = Validator(vw, sub, 1, k=2, seed=2)
+        try:
+            for _ in range(4):
+                validator.step()
+            loss = validator.last_step.loss
+            assert abs(loss[cheater.uid] - np.log(256)) < 1e-6  # renormalised: exactly uniform
+            assert loss[honest.uid] < loss[cheater.uid]
+            scores = validator.scores.scores
+            assert scores[honest.uid] > scores[cheater.uid]
+        finally:
+            validator.stop()
+            honest.stop()
+            cheater.stop()
