@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import numpy as np
 
@@ -226,12 +225,3 @@ class Validator:
                 "running": self._thread is not None and self._thread.is_alive(),
                 "error": repr(self.error) if self.error else None}
 
-
-def wait_for(predicate, timeout: float, poll: float = 0.1) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True

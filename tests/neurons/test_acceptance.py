@@ -15,6 +15,15 @@ from tao_lab.neurons.validator import Validator
 TAO = 10**9
 
 
+def staked_validator(sub, hotkey_uri: str, stake: int):
+    """Dave's validator hotkey, registered and staked on subnet 1, with a permit from one epoch."""
+    wallet = Wallet.dev("//Dave", hotkey_uri=hotkey_uri)
+    sub.burned_register(wallet, 1)
+    sub.add_stake(wallet, 1, stake)
+    sub.next_epoch(1)
+    return wallet
+
+
 def noise(context_ids):  # (B, T) -> logits (B, T, 256): confident about random bytes
     return np.random.default_rng(len(context_ids)).normal(0, 5, (*context_ids.shape, 256))
 
@@ -30,10 +39,7 @@ def network():
             if kind == "trained":
                 miner.train(30)
             miners.append((kind, miner.start()))
-        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//validator")
-        sub.burned_register(vw, 1)
-        sub.add_stake(vw, 1, 1000 * TAO)
-        sub.next_epoch(1)  # the validator's permit
+        vw = staked_validator(sub, "//Dave//validator", 1000 * TAO)
         validator = Validator(vw, sub, 1, k=4, batch_size=32, seed=0)
         try:
             yield sub, miners, validator
@@ -76,10 +82,7 @@ def test_validator_commits_and_reveals_on_a_commit_reveal_subnet():
         sub.set_hyperparameter(alice, 1, "tempo", 3)
         sub.set_hyperparameter(alice, 1, "commit_reveal_weights_enabled", True)
         miners = [Miner(Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//cr{i}"), sub, 1, seed=i).start() for i in range(2)]
-        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//cr")
-        sub.burned_register(vw, 1)
-        sub.add_stake(vw, 1, 100 * TAO)
-        sub.next_epoch(1)
+        vw = staked_validator(sub, "//Dave//cr", 100 * TAO)
         validator = Validator(vw, sub, 1, k=2, batch_size=8, seed=1)
         try:
             actions = []
@@ -114,10 +117,7 @@ def test_complementary_specialists_mix_better_than_either_and_both_earn():
                           task=NextTokenTask(text=text, context=64))
             miner.train(60)
             specialists.append(miner.start())
-        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//mix")
-        sub.burned_register(vw, 1)
-        sub.add_stake(vw, 1, 100 * TAO)
-        sub.next_epoch(1)
+        vw = staked_validator(sub, "//Dave//mix", 100 * TAO)
         validator = Validator(vw, sub, 1, task=mixed, k=2, batch_size=64, seed=3)
         try:
             gains = []
@@ -159,10 +159,7 @@ def test_a_second_task_digits_classification_runs_through_the_same_network():
             if i == 0:
                 miner.train(150)
             miners.append(miner.start())
-        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//digits")
-        sub.burned_register(vw, 1)
-        sub.add_stake(vw, 1, 100 * TAO)
-        sub.next_epoch(1)
+        vw = staked_validator(sub, "//Dave//digits", 100 * TAO)
         validator = Validator(vw, sub, 1, task=task, k=2, batch_size=32, seed=5)
         try:
             for _ in range(6):
@@ -193,10 +190,7 @@ def test_a_miner_claiming_certainty_gains_nothing():
 
         cheater.axon.attach(NextToken, claim_certainty)
         honest.start(), cheater.start()
-        vw = Wallet.dev("//Dave", hotkey_uri="//Dave//judge")
-        sub.burned_register(vw, 1)
-        sub.add_stake(vw, 1, 100 * TAO)
-        sub.next_epoch(1)
+        vw = staked_validator(sub, "//Dave//judge", 100 * TAO)
         validator = Validator(vw, sub, 1, k=2, seed=2)
         try:
             for _ in range(4):
