@@ -192,21 +192,25 @@ class Validator:
     def start(self, interval: float = 0.5) -> "Validator":
         """Step every ``interval`` seconds in a background thread until `stop` (idempotent).
 
-        An exception stops the loop and is kept in ``error``; it never reaches the caller's thread.
+        A failing step (no permit yet, the node busy) never reaches the caller's thread: it is
+        logged and kept in ``error``, and the loop goes on, backing off (doubling, up to 30 s) while
+        steps keep failing; a step that succeeds clears ``error``.
         """
         if self._thread is not None and self._thread.is_alive():
             return self
         self._stop.clear()
 
         def loop():
+            failures = 0
             while not self._stop.is_set():
                 try:
                     self.step()
-                except BaseException as exc:  # shown via .error / status, never kills the kernel
+                    failures, self.error = 0, None
+                except Exception as exc:  # shown via .error / status, never kills the kernel
+                    failures += 1
                     self.error = exc
-                    log.exception("validator step failed")
-                    return
-                self._stop.wait(interval)
+                    log.warning("validator step failed (%s: %s)", type(exc).__name__, exc)
+                self._stop.wait(min(interval * 2 ** failures, 30.0) if failures else interval)
 
         self._thread = threading.Thread(target=loop, name=f"validator-{self.netuid}", daemon=True)
         self._thread.start()

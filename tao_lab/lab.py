@@ -1,0 +1,648 @@
+"""`Lab`: one object that sets up a whole network in a notebook, and lets you watch it.
+
+    lab = Lab()                                   # the embedded devnet, dev wallets ready
+    lab.subnet(tempo=20)                          # subnet 1 with lab-friendly hyperparameters
+    lab.add_miners(4, pretrain=[0, 10, 40, 80])   # four tiny LMs, from untrained to trained
+    lab.add_validators(1, stake=1_000)            # a validator with 1,000 TAO of stake
+    lab.run(epochs=3)                             # blocks with a progress bar
+    lab.dashboard()                               # live panels
+
+The chain is the source of truth (registrations, stake, weights, emissions); the supervisor runs
+the neurons (threads on a CPU-only machine, one process per GPU where there are GPUs); widgets only
+read. Everything the lab starts stops with it: `close`, the end of a ``with`` block, garbage
+collection, interpreter exit, and a killed kernel (the devnet and neuron processes watch their
+parent).
+
+Re-running a cell is safe: ``Lab()`` with the same arguments returns the lab already running in
+this process, and ``add_miners(n)`` declares the miners ``miner0 .. miner{n-1}`` (a group), so a
+second run changes nothing while ``add_miners(6)`` adds two.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InputError, TaoLabError
+
+__all__ = ["Lab", "LabError", "LAB_HYPERPARAMETERS"]
+
+TAO = 10**9
+ST = "SubtensorModule"
+
+#: What `Lab.subnet` sets unless told otherwise: epochs every 20 blocks (5 s at 0.25 s blocks), and
+#: weights that may change every other block, so a network shows its dynamics within a minute.
+LAB_HYPERPARAMETERS = {"tempo": 20, "weights_set_rate_limit": 2}
+
+#: TAO a neuron's coldkey is given from the lab's funder before it registers (plus its stake)
+NEURON_FUNDS_TAO = 1_000
+
+_LABS: "weakref.WeakValueDictionary[tuple, Lab]" = weakref.WeakValueDictionary()
+_LABS_LOCK = threading.Lock()
+
+
+class LabError(TaoLabError):
+    """A lab request that cannot be met (no subnet chosen yet, a chain without time control, ...)."""
+
+
+@dataclass
+class _Member:
+    """A neuron the lab declared: its role, wallet and uid on the subnet."""
+
+    name: str
+    role: str
+    group: str
+    wallet: Any
+    netuid: int
+    uid: int | None = None
+    stake_tao: float = 0.0
+
+
+def _shutdown(supervisor, devnet, connections) -> None:
+    """Run by the lab's finalizer (close, collection, interpreter exit): stop neurons, then the chain."""
+    try:
+        supervisor.close()
+    finally:
+        for sub in connections:
+            try:
+                sub.close()
+            except Exception:
+                pass
+        if devnet is not None:
+            devnet.stop()
+
+
+def _per_neuron(n: int, name: str, value):
+    """``value`` for each of ``n`` neurons: a list or tuple gives one each, anything else is shared."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise InputError(name, f"a list gives one value per neuron: expected {n} values, got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class Lab:
+    """A network in a notebook: a chain, a subnet, miners, validators, and views of them.
+
+    Args:
+        url: a subtensor node to use (``ws://...``); None (default) starts the embedded devnet.
+        data_dir: keep the devnet's chain in this folder, so it survives kernel restarts.
+        block_time: seconds between devnet blocks (default 0.25).
+        mode: how neurons run: ``"thread"`` (inside this process; the default without a GPU),
+            ``"process"`` (one supervised process each, one GPU each round-robin; the default where
+            CUDA GPUs exist) or ``"auto"``.
+        funder: the wallet that funds the lab's neuron coldkeys and, on the devnet, owns subnets
+            (default ``Wallet.dev("//Alice")``, funded and sudo on the devnet).
+        log_dir: where neuron logs go (default: a temporary folder removed with the lab).
+        reuse: return the lab already running in this process with the same arguments (default),
+            so re-running the cell that made it starts nothing new.
+    """
+
+    def __new__(cls, url: str | None = None, *, data_dir=None, block_time: float = 0.25, mode: str = "auto",
+                funder=None, log_dir=None, reuse: bool = True):
+        key = (url, os.fspath(data_dir) if data_dir is not None else None, float(block_time), mode)
+        if reuse:
+            with _LABS_LOCK:
+                lab = _LABS.get(key)
+                if lab is not None and not lab.closed:
+                    return lab
+        lab = super().__new__(cls)
+        lab._key = key
+        lab._initialised = False
+        return lab
+
+    def __init__(self, url: str | None = None, *, data_dir=None, block_time: float = 0.25, mode: str = "auto",
+                 funder=None, log_dir=None, reuse: bool = True):
+        if self._initialised:
+            return
+        from .client.subtensor import Subtensor
+        from .client.wallet import Wallet
+        from .neurons.supervisor import Supervisor
+
+        if mode not in ("auto", "thread", "process"):
+            raise InputError("mode", f"expected 'auto', 'thread' or 'process', got {mode!r}")
+        if not (isinstance(block_time, (int, float)) and 0.01 <= block_time <= 3600):
+            raise InputError("block_time", f"expected seconds between 0.01 and 3600, got {block_time!r}")
+        self.block_time = float(block_time)
+        self.mode = _auto_mode() if mode == "auto" else mode
+        self.devnet = None
+        if url is None:
+            from .node.devnet import Devnet
+
+            self.devnet = Devnet(block_time=self.block_time, data_dir=data_dir).start()
+            url = self.devnet.url
+        elif data_dir is not None:
+            raise InputError("data_dir", "data_dir keeps the embedded devnet's chain; a lab on a url uses that node's")
+        self.url = url
+        self.subtensor = Subtensor(url)
+        self.funder = funder if funder is not None else Wallet.dev("//Alice")
+        self.supervisor = Supervisor(url, log_dir=log_dir)
+        self.netuid: int | None = None
+        self._members: dict[str, _Member] = {}
+        self._lock = threading.RLock()  # one request at a time on self.subtensor
+        self._connections: list = [self.subtensor]
+        self._recorder = None
+        self._recorder_lock = threading.Lock()
+        self._paused = False
+        self._finalizer = weakref.finalize(self, _shutdown, self.supervisor, self.devnet, self._connections)
+        self._initialised = True
+        with _LABS_LOCK:
+            _LABS[self._key] = self
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Stop every neuron and, if the lab started it, the devnet (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise LabError("this lab is closed; make a new one with Lab()")
+
+    @property
+    def is_devnet(self) -> bool:
+        """Whether the chain has the devnet's time controls (the embedded devnet, or a devnet by URL)."""
+        return self.subtensor._has_dev_methods()
+
+    def connect(self):
+        """A new `Subtensor` connection to the lab's chain, closed with the lab (one per thread)."""
+        from .client.subtensor import Subtensor
+
+        self._check_open()
+        sub = Subtensor(self.url)
+        self._connections.append(sub)
+        return sub
+
+    # ------------------------------------------------------------------ the subnet
+
+    def subnet(self, netuid: int | None = None, *, owner=None, **hyperparameters) -> int:
+        """Choose the subnet the lab works on, creating one if needed, and set its hyperparameters.
+
+        With no ``netuid``: subnet 1 on the devnet (owned by //Alice), or a new subnet owned by
+        ``owner`` (default: the funder) on another chain. ``hyperparameters`` are AdminUtils setter
+        names (``tempo``, ``kappa``, ``weights_set_rate_limit``, ``bonds_moving_average``,
+        ``yuma3_enabled``, ``commit_reveal_weights_enabled``, ...; see docs/devnet.md), in the
+        chain's units; `LAB_HYPERPARAMETERS` fill in what is not given. Returns the netuid; calling
+        it again with the same arguments changes nothing.
+        """
+        self._check_open()
+        owner = owner if owner is not None else self.funder
+        with self._lock:
+            existing = self.subtensor.subnets()
+            if netuid is None:
+                netuid = 1 if (self.is_devnet and 1 in existing) else None
+            if netuid is None:
+                netuid = self.subtensor.register_subnet(owner)
+            elif netuid not in existing:
+                raise InputError("netuid", f"subnet {netuid} does not exist; subnets: {existing}. "
+                                           "Call lab.subnet() to create one")
+            self.netuid = int(netuid)
+            wanted = {**LAB_HYPERPARAMETERS, **hyperparameters}
+            current = self._hyperparameter_values(wanted)
+            with self._instant_blocks():
+                for name, value in wanted.items():
+                    if current.get(name, object()) != value:
+                        self.subtensor.set_hyperparameter(owner, self.netuid, name, value)
+        return self.netuid
+
+    def _hyperparameter_values(self, names) -> dict:
+        """The current values of setter-named hyperparameters the chain stores under a known item."""
+        from .client.subtensor import HYPERPARAMETERS
+
+        items = {**HYPERPARAMETERS, "weights_set_rate_limit": "WeightsSetRateLimit",
+                 "bonds_moving_average": "BondsMovingAverage", "yuma3_enabled": "Yuma3On",
+                 "liquid_alpha_enabled": "LiquidAlphaOn", "activity_cutoff": "ActivityCutoff"}
+        return {n: self.subtensor.query(ST, items[n], [self.netuid]) for n in names if n in items}
+
+    def _require_subnet(self) -> int:
+        if self.netuid is None:
+            self.subnet()
+        return self.netuid
+
+    @property
+    def hyperparameters(self) -> dict:
+        """The subnet's hyperparameters by their usual names."""
+        with self._lock:
+            return self.subtensor.hyperparameters(self._require_subnet())
+
+    def set(self, **hyperparameters) -> None:
+        """Change hyperparameters of the lab's subnet (AdminUtils setter names, chain units)."""
+        netuid = self._require_subnet()
+        with self._lock, self._instant_blocks():
+            for name, value in hyperparameters.items():
+                self.subtensor.set_hyperparameter(self.funder, netuid, name, value)
+
+    # ------------------------------------------------------------------ neurons
+
+    def add_miners(self, n: int = 1, *, model="tiny", pretrain=0, train=0, device=None, group: str = "miner",
+                   mode: str | None = None, start: bool = True, **miner_kwargs) -> list[int]:
+        """Make sure the miners ``{group}0 .. {group}{n-1}`` exist, registered and serving; returns their uids.
+
+        Args:
+            n: how many miners the group has (re-running with the same ``n`` adds none).
+            model: ``"tiny"`` (a fresh tiny byte-level Llama), a local Hugging Face folder, or in
+                thread mode an ``nn.Module`` or a function; a list gives one per miner.
+            pretrain: training steps before serving (a list gives one per miner: a mix of trained
+                and untrained miners shows Yuma paying for quality).
+            train: training steps after each answered request (training while serving).
+            device: None (the next GPU round-robin, CPU without one), ``"cpu"``, ``"cuda:1"``, ...
+            mode: ``"thread"`` or ``"process"`` (default: the lab's mode).
+            miner_kwargs: passed on to `tao_lab.neurons.miner.Miner` (``seed``, ``lr``, ``task``);
+                any of them may be a list with one value per miner.
+        """
+        per = {"model": model, "pretrain": pretrain, "train_steps": train, "device": device, **miner_kwargs}
+        return self._add("miner", n, group, mode, start, per)
+
+    def add_validators(self, n: int = 1, *, stake: float = 1_000, group: str = "validator", mode: str | None = None,
+                       start: bool = True, interval: float = 0.5, **validator_kwargs) -> list[int]:
+        """Make sure the validators ``{group}0 .. {group}{n-1}`` exist, staked and stepping; returns their uids.
+
+        ``stake`` is in TAO (a list gives one per validator). On the devnet the lab then runs the
+        subnet's next epoch at once, so the validators hold permits when they first set weights.
+        ``validator_kwargs`` go to `tao_lab.neurons.validator.Validator` (``k``, ``batch_size``,
+        ``timeout``, ``weights_interval``, ``explore``, ``seed``, ``task``).
+        """
+        per = {"stake": stake, "interval": interval, **validator_kwargs}
+        return self._add("validator", n, group, mode, start, per)
+
+    def _add(self, role: str, n: int, group: str, mode: str | None, start: bool, per: dict) -> list[int]:
+        from .client.wallet import Wallet
+        from .neurons.supervisor import SupervisorError
+
+        self._check_open()
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 256:
+            raise InputError("n", f"expected a number of {role}s between 0 and 256, got {n!r}")
+        if not group.replace("_", "").replace("-", "").isalnum():
+            raise InputError("group", f"a group name is letters, digits, '-' or '_', got {group!r}")
+        mode = mode or self.mode
+        if mode not in ("thread", "process"):
+            raise InputError("mode", f"expected 'thread' or 'process', got {mode!r}")
+        netuid = self._require_subnet()
+        values = {key: _per_neuron(n, key, value) for key, value in per.items()}
+        names = [f"{group}{i}" for i in range(n)]
+        new_stake = False
+        with self._lock, self._instant_blocks():
+            for i, name in enumerate(names):
+                other = self._members.get(name)
+                if other is not None and other.role != role:
+                    raise InputError("group", f"{name!r} is already a {other.role}; choose another group name")
+                wallet = Wallet.dev(f"//tao-lab//{name}", hotkey_uri=f"//tao-lab//{name}//hotkey")
+                member = other or _Member(name, role, group, wallet, netuid)
+                stake_tao = float(values["stake"][i]) if role == "validator" else 0.0
+                member.uid = self._register(wallet, netuid, stake_tao)
+                if role == "validator" and stake_tao > member.stake_tao:
+                    new_stake = True
+                member.stake_tao = max(member.stake_tao, stake_tao)
+                self._members[name] = member
+                kwargs = {k: v[i] for k, v in values.items() if k != "stake" and v[i] is not None}
+                if role == "miner":
+                    kwargs.setdefault("seed", i)
+                    kwargs["register"] = False  # the lab registered it
+                    if not kwargs.get("pretrain"):
+                        kwargs.pop("pretrain", None)
+                    if not kwargs.get("train_steps"):
+                        kwargs.pop("train_steps", None)
+                else:
+                    kwargs.setdefault("seed", i)
+                declare = self.supervisor.miner if role == "miner" else self.supervisor.validator
+                try:
+                    declare(name, wallet, netuid, mode=mode, **kwargs)
+                except SupervisorError:  # running with another spec: the cell was edited, replace it
+                    self.supervisor.stop(name)
+                    declare(name, wallet, netuid, mode=mode, **kwargs)
+            if new_stake and self.is_devnet:
+                self.subtensor.next_epoch(netuid)  # permits now, not a tempo from now
+        if start:
+            for name in names:
+                self.supervisor.start(name)
+        return [self._members[name].uid for name in names]
+
+    def _register(self, wallet, netuid: int, stake_tao: float) -> int:
+        """Fund the wallet's coldkey if needed, register its hotkey, top its stake up to ``stake_tao``."""
+        sub = self.subtensor
+        uid = sub.uid(netuid, wallet)
+        stake_rao = sub.stake(wallet, netuid) if uid is not None else 0
+        missing = max(0, int(stake_tao * TAO) - stake_rao)
+        need = (0 if uid is not None else sub.query(ST, "Burn", [netuid])) + missing + TAO
+        if sub.balance(wallet) < need:
+            sub.transfer(self.funder, wallet.coldkey_ss58, need + NEURON_FUNDS_TAO * TAO)
+        if uid is None:
+            uid = sub.burned_register(wallet, netuid)
+        if missing:
+            sub.add_stake(wallet, netuid, missing)
+        return uid
+
+    def _instant_blocks(self):
+        """A context in which the devnet makes a block per transaction (set-up in milliseconds, not blocks).
+
+        Afterwards the clock is as it was: ticking every ``block_time``, or stopped when paused.
+        """
+        lab = self
+
+        class _Instant:
+            def __enter__(self):
+                self.on = lab.devnet is not None
+                if self.on:
+                    lab._rpc("dev_setBlockMode", ["instant"])
+
+            def __exit__(self, *exc):
+                if self.on and not lab.closed:
+                    lab._rpc("dev_setBlockMode", ["manual"] if lab._paused else ["interval", lab.block_time])
+
+        return _Instant()
+
+    def remove(self, name: str) -> None:
+        """Stop a neuron (it stays registered on chain, as a miner that went offline does)."""
+        self.supervisor.stop(name)
+
+    @property
+    def miners(self) -> list[str]:
+        return [m.name for m in self._members.values() if m.role == "miner"]
+
+    @property
+    def validators(self) -> list[str]:
+        return [m.name for m in self._members.values() if m.role == "validator"]
+
+    def uid(self, name: str) -> int | None:
+        """The uid of the lab's neuron ``name``."""
+        try:
+            return self._members[name].uid
+        except KeyError:
+            raise InputError("name", f"no neuron named {name!r}; the lab has {sorted(self._members)}") from None
+
+    def neurons(self):
+        """One row per neuron the lab runs: name, role, uid, state, device, stake, incentive, emission."""
+        import pandas as pd
+
+        status = self.supervisor.status()
+        if not len(status):
+            return pd.DataFrame(columns=["name", "role", "uid", "state", "device", "S", "I", "D", "E", "error"])
+        mg = self.metagraph()
+        uids = [self._members[n].uid if n in self._members else None for n in status["name"]]
+        status["uid"] = pd.array(uids, dtype="Int64")
+
+        def pick(array):
+            return [float(array[u]) if u is not None and u < mg.n else None for u in uids]
+
+        status["S"], status["I"], status["D"], status["E"] = pick(mg.S), pick(mg.I), pick(mg.D), pick(mg.E)
+        return status[["name", "role", "uid", "state", "device", "S", "I", "D", "E", "steps", "error"]]
+
+    @property
+    def events(self):
+        """Every validator's events (route, response, timeout, score, weights): a live `EventLog`."""
+        return self.supervisor.events
+
+    def logs(self, name: str, tail: int = 50) -> str:
+        """The last ``tail`` lines of a neuron's log."""
+        return self.supervisor.logs(name, tail)
+
+    def wait(self, timeout: float = 120.0):
+        """Block until every neuron is running (or has crashed); returns the neurons table."""
+        self.supervisor.wait(timeout=timeout)
+        return self.neurons()
+
+    # ------------------------------------------------------------------ time
+
+    def _rpc(self, method: str, params: list):
+        with self._lock:
+            return self.subtensor._guard(self.subtensor.substrate.rpc_request, method, params)["result"]
+
+    def _require_devnet(self, what: str) -> None:
+        if not self.is_devnet:
+            raise LabError(f"{what} needs the devnet's time control; a real node makes blocks at its own pace")
+
+    @property
+    def block(self) -> int:
+        """The head block number."""
+        with self._lock:
+            return self.subtensor.block()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Stop the devnet's clock: no blocks, so no weights land and no epoch runs (neurons keep serving)."""
+        self._require_devnet("pause")
+        self._rpc("dev_setBlockMode", ["manual"])
+        self._paused = True
+
+    def resume(self) -> None:
+        """Start the devnet's clock again at ``block_time``."""
+        self._require_devnet("resume")
+        self._rpc("dev_setBlockMode", ["interval", self.block_time])
+        self._paused = False
+
+    def set_block_time(self, seconds: float) -> None:
+        """Seconds between devnet blocks from now on."""
+        if not (isinstance(seconds, (int, float)) and 0.01 <= seconds <= 3600):
+            raise InputError("seconds", f"expected seconds between 0.01 and 3600, got {seconds!r}")
+        self._require_devnet("set_block_time")
+        self.block_time = float(seconds)
+        if not self._paused:
+            self._rpc("dev_setBlockMode", ["interval", self.block_time])
+
+    def advance(self, blocks: int = 1) -> int:
+        """Make ``blocks`` blocks now (devnet); returns the head."""
+        with self._lock:
+            return self.subtensor.advance(blocks)
+
+    def next_epoch(self) -> int:
+        """Run the subnet's next epoch now (devnet), or wait for it (another chain); returns the head."""
+        netuid = self._require_subnet()
+        with self._lock:
+            if self.is_devnet:
+                return self.subtensor.next_epoch(netuid)
+            return self.subtensor.wait_epoch(netuid)
+
+    def start(self) -> Lab:
+        """Run in the background: start every declared neuron and the devnet's clock. Returns self."""
+        self._check_open()
+        self.supervisor.start()
+        if self._paused:
+            self.resume()
+        return self
+
+    def stop(self) -> None:
+        """Stop every neuron and the devnet's clock; the chain and its state stay (`start` goes on)."""
+        self.supervisor.stop()
+        if self.devnet is not None and not self.closed:
+            self.pause()
+
+    def run(self, epochs: int = 1, *, timeout: float | None = None, progress: bool = True):
+        """Start the network and block until the subnet has run ``epochs`` more epochs.
+
+        Shows a progress bar (tqdm's notebook bar in Jupyter, a text bar in a terminal). An
+        interrupt (Ctrl-C, or Jupyter's stop button) ends the wait; the network keeps running.
+        Returns the metagraph table after the last epoch.
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise InputError("epochs", f"expected a number of epochs >= 1, got {epochs!r}")
+        netuid = self._require_subnet()
+        self.start()
+        tempo = self.hyperparameters["tempo"]
+        if timeout is None:
+            timeout = 60.0 + 4 * epochs * (tempo + 1) * self.block_time
+        sub = self.connect()
+        bar = _progress_bar(epochs, f"subnet {netuid}", progress)
+        try:
+            last = sub.query(ST, "LastMechansimStepBlock", [netuid])
+            done, deadline = 0, time.monotonic() + timeout
+            while done < epochs:
+                if time.monotonic() > deadline:
+                    raise LabError(f"{epochs - done} of {epochs} epochs did not run within {timeout:g} s; "
+                                   "is the chain making blocks? (lab.paused, lab.block_time)")
+                time.sleep(min(0.1, self.block_time / 2))
+                now = sub.query(ST, "LastMechansimStepBlock", [netuid])
+                if now != last:
+                    done, last = done + 1, now
+                    bar.update(1)
+                bar.set_postfix_str(f"block {sub.block()}", refresh=False)
+        finally:
+            bar.close()
+            sub.close()
+            self._connections.remove(sub)
+        return self.metagraph().to_pandas()
+
+    def snapshot(self) -> int:
+        """Remember the chain as it is now (devnet); returns an id for `restore`."""
+        self._require_devnet("snapshot")
+        return self._rpc("dev_snapshot", [])
+
+    def restore(self, snapshot_id: int) -> None:
+        """Rewind the chain to a snapshot (devnet). Neurons stop while it rewinds; those registered
+        after the snapshot are registered again, then all of them start again."""
+        self._require_devnet("restore")
+        running = [n for n in self._members if self.supervisor.status(n)["alive"]]
+        self.supervisor.stop()
+        self._rpc("dev_restore", [snapshot_id])
+        with self._lock, self._instant_blocks():
+            for m in self._members.values():
+                m.uid = self._register(m.wallet, m.netuid, m.stake_tao)
+        for name in running:
+            self.supervisor.start(name)
+
+    # ------------------------------------------------------------------ reading
+
+    def metagraph(self, block: int | None = None):
+        """The subnet's `Metagraph` at ``block`` (default: the head)."""
+        from .client.metagraph import Metagraph
+
+        netuid = self._require_subnet()
+        with self._lock:
+            return Metagraph(netuid).sync(self.subtensor, block=block)
+
+    def history(self):
+        """The metagraph at every epoch the lab has seen (a `Recorder` history; read back from the chain,
+        so epochs that ran while nobody looked are there too)."""
+        from .client.recorder import Recorder
+
+        netuid = self._require_subnet()
+        with self._recorder_lock:
+            if self._recorder is None or self._recorder.netuid != netuid:
+                self._recorder = Recorder(self.connect(), netuid, every="epoch")
+                first = self._recorder.subtensor.query(ST, "NetworkRegisteredAt", [netuid]) or 0
+                epochs = self._epoch_blocks_since(first)
+                self._recorder.record_at(epochs)
+                self._recorder._checked = self._recorder.subtensor.block()
+            else:
+                self._recorder.step()
+            return self._recorder.history
+
+    def _epoch_blocks_since(self, first: int) -> list[int]:
+        """Blocks at which the subnet's epoch ran since block ``first`` (read from the chain's history)."""
+        sub = self._recorder.subtensor
+        head, blocks = sub.block(), []
+        # walk back from the head, epoch by epoch: each epoch's block says where the one before ran
+        at = head
+        while at > first:
+            ran = sub.query(ST, "LastMechansimStepBlock", [self.netuid], block=at) or 0
+            if ran <= first or (blocks and ran >= blocks[-1]):
+                break
+            blocks.append(ran)
+            at = ran - 1
+        return sorted(blocks)[-200:]  # the last 200 epochs are plenty for a notebook's plots
+
+    # ------------------------------------------------------------------ views
+
+    def dashboard(self, **options):
+        """The live dashboard of the lab's subnet (`tao_lab.widgets.Dashboard`)."""
+        from .widgets.dashboard import Dashboard
+
+        return Dashboard(self, **options)
+
+    def explainer(self, block: int | None = None, **options):
+        """The Yuma explainer on the subnet as it is at ``block`` (default: the head)."""
+        from .widgets.explainer import Explainer
+
+        with self._lock:
+            return Explainer.from_chain(self.subtensor, self._require_subnet(), block=block, **options)
+
+    def table(self, **options):
+        """A sortable, filterable metagraph table (`tao_lab.widgets.MetagraphTable`)."""
+        from .widgets.table import MetagraphTable
+
+        return MetagraphTable(self, **options)
+
+    def report(self, path) -> str:
+        """Write one self-contained HTML file (figures with plotly.js inlined, tables; opens offline)."""
+        from .report import write_report
+
+        return write_report(self, path)
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "Lab(closed)"
+        where = "devnet" if self.devnet is not None else "node"
+        subnet = f"subnet {self.netuid}" if self.netuid is not None else "no subnet yet"
+        return (f"Lab({where} {self.url}, {subnet}, {len(self.miners)} miners, {len(self.validators)} validators, "
+                f"{self.mode} mode{', paused' if self._paused else ''})")
+
+    def _repr_html_(self) -> str:
+        if self.closed:
+            return "<b>Lab</b> (closed)"
+        try:
+            block = self.block
+            table = self.neurons()
+        except Exception as exc:  # a summary must never raise in a notebook
+            return f"<b>Lab</b> at {html.escape(self.url)}: cannot read the chain ({html.escape(str(exc))})"
+        head = (f"<b>tao_lab Lab</b> &middot; {'devnet' if self.devnet is not None else 'node'} "
+                f"<code>{html.escape(self.url)}</code> &middot; block {block}"
+                f"{' (paused)' if self._paused else ''} &middot; "
+                + (f"subnet {self.netuid}" if self.netuid is not None else "no subnet yet")
+                + f" &middot; {self.mode} mode")
+        if not len(table):
+            return head + "<br><i>no neurons yet: lab.add_miners(4), lab.add_validators(1)</i>"
+        shown = table.drop(columns=["error"]).rename(columns={"S": "S (TAO)", "E": "E (TAO)"})
+        return head + shown.to_html(index=False, float_format=lambda x: f"{x:.4f}", na_rep="")
+
+
+def _auto_mode() -> str:
+    """``"process"`` where CUDA GPUs exist (one neuron per GPU), ``"thread"`` otherwise (fast to start)."""
+    try:
+        import torch
+
+        return "process" if torch.cuda.device_count() > 0 else "thread"
+    except Exception:
+        return "thread"
+
+
+def _progress_bar(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=True)
