@@ -89,7 +89,7 @@ def _devnet(args) -> int:
                   f"data: {args.data_dir or 'in memory'}) — Ctrl-C to stop", file=sys.stderr, flush=True)
 
     asyncio.run(serve_forever(ready=ready, host=args.host, port=args.port, mode=mode,
-                              block_time=args.block_time, data_dir=args.data_dir))
+                              block_time=args.block_time, data_dir=args.data_dir, parent_pid=args.parent_pid))
     return 0
 
 
@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--manual", action="store_true", help="blocks only through the dev_newBlock RPC")
     dev.add_argument("--data-dir", default=None, help="keep the chain in this folder (default: in memory)")
     dev.add_argument("--quiet", action="store_true", help="print only the URL")
+    dev.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                     help="stop when process PID exits (what a notebook's Devnet passes; default: run until Ctrl-C)")
     demo = sub.add_parser("demo", help="run a toy subnet through Yuma consensus and print a table")
     demo.add_argument("--validators", type=int, default=3)
     demo.add_argument("--miners", type=int, default=5)

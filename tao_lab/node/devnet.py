@@ -6,11 +6,29 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import threading
+import weakref
 
 from ..errors import TaoLabError
 
 __all__ = ["Devnet", "DevnetError"]
+
+STOP_TIMEOUT_S = 5.0  # after SIGTERM, how long the node gets to stop before SIGKILL
+
+
+def _stop_process(proc: subprocess.Popen, timeout: float = STOP_TIMEOUT_S) -> None:
+    """Terminate the node process and reap it; run by `Devnet.stop` and by the finalizer."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 class DevnetError(TaoLabError):
@@ -32,6 +50,12 @@ class Devnet:
         in_process: run the node in a thread of this process instead of a subprocess (tests,
             debugging). A subprocess keeps a crash or a long computation out of the kernel.
         timeout: seconds to wait for the node to listen.
+
+    The node subprocess never outlives this process: `stop`, garbage collection of the `Devnet`
+    and interpreter exit (a `weakref.finalize`) terminate it, and the node itself watches this
+    process's pid (``--parent-pid``) and stops within a second when it is gone, which covers a
+    kernel killed with SIGKILL or a script ended by SIGTERM. It runs in its own session, so a
+    Ctrl-C or a kernel interrupt meant for Python code never reaches it.
     """
 
     def __init__(self, port: int = 0, block_time: float = 0.25, instant: bool = False, manual: bool = False,
@@ -49,6 +73,7 @@ class Devnet:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle = None
+        self._finalizer: weakref.finalize | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -68,16 +93,17 @@ class Devnet:
             return self._proc.poll() is None
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def pid(self) -> int | None:
+        """The node process's id (None when stopped or ``in_process``)."""
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self) -> None:
         """Stop the node (idempotent)."""
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            self._proc = None
+        if self._finalizer is not None:
+            self._finalizer()  # _stop_process, once: a finalizer runs at most one time
+            self._finalizer = None
+        self._proc = None
         if self._thread is not None and self._loop is not None and self._handle is not None:
             asyncio.run_coroutine_threadsafe(self._handle.stop(), self._loop).result(timeout=10)
             self._thread.join(timeout=10)
@@ -90,16 +116,11 @@ class Devnet:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def __del__(self):
-        try:
-            self.stop()
-        except Exception:
-            pass
-
     # ------------------------------------------------------------------ how
 
     def _args(self) -> list[str]:
-        args = ["--port", str(self.port), "--block-time", str(self.block_time), "--quiet"]
+        args = ["--port", str(self.port), "--block-time", str(self.block_time), "--quiet",
+                "--parent-pid", str(os.getpid())]
         if self.mode == "instant":
             args.append("--instant")
         elif self.mode == "manual":
@@ -109,10 +130,16 @@ class Devnet:
         return args
 
     def _start_process(self) -> None:
+        # stderr goes to an unlinked file, not a pipe: nobody reads a pipe after the start, and a
+        # node that logged enough into a full one would block.
+        errfile = tempfile.TemporaryFile(mode="w+")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "tao_lab.node", *self._args()],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=errfile, text=True, start_new_session=True,
         )
+        # Holds the process, never self: the Devnet can be collected while the node runs, and
+        # collection or interpreter exit then stops the node (unlike __del__, also at exit).
+        self._finalizer = weakref.finalize(self, _stop_process, self._proc)
         url = self._read_url()
         if url is None:
             # stdout reaches EOF a moment before the exit status is ready; without this wait a
@@ -121,16 +148,20 @@ class Devnet:
                 self._proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 pass
-            err = self._proc.stderr.read() if self._proc.poll() is not None else ""
+            errfile.seek(0)
+            err = errfile.read() if self._proc.poll() is not None else ""
+            errfile.close()
             self.stop()
             raise DevnetError(f"the devnet did not start within {self.timeout:g} s. {err.strip()[-2000:]}")
+        errfile.close()  # the child keeps its own descriptor
         self.url = url
 
     def _read_url(self) -> str | None:
         result: list[str] = []
+        stdout = self._proc.stdout  # not self: the thread must not keep the Devnet alive
 
         def read():
-            line = self._proc.stdout.readline()
+            line = stdout.readline()
             if line:
                 result.append(line.strip())
 
