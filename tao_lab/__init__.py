@@ -10,6 +10,11 @@ from .errors import InputError, TaoLabError
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Lab": "tao_lab.lab",
+    "LabError": "tao_lab.lab",
+    "Miner": "tao_lab.neurons.miner",
+    "Validator": "tao_lab.neurons.validator",
+    "Supervisor": "tao_lab.neurons.supervisor",
     "Devnet": "tao_lab.node.devnet",
     "Subtensor": "tao_lab.client.subtensor",
     "Wallet": "tao_lab.client.wallet",

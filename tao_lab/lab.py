@@ -151,8 +151,9 @@ class Lab:
         self._paused = False
         self._finalizer = weakref.finalize(self, _shutdown, self.supervisor, self.devnet, self._connections)
         self._initialised = True
-        with _LABS_LOCK:
-            _LABS[self._key] = self
+        if reuse:
+            with _LABS_LOCK:
+                _LABS[self._key] = self
 
     # ------------------------------------------------------------------ lifecycle
 

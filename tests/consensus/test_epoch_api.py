@@ -121,7 +121,8 @@ def test_bad_hyperparameter_is_rejected(field, value):
 def test_public_api_is_curated():
     import tao_lab.consensus as c
 
-    assert set(tao_lab.__all__) >= {"TaoLabError", "InputError", "Devnet", "Subtensor", "Wallet", "Metagraph"}
+    assert set(tao_lab.__all__) >= {"TaoLabError", "InputError", "Lab", "Devnet", "Subtensor", "Wallet", "Metagraph",
+                                   "Miner", "Validator", "Supervisor"}
     assert all(getattr(tao_lab, name) is not None for name in tao_lab.__all__)
     assert {"epoch", "EpochParams", "EpochContext", "simulate", "normalize_weights"} <= set(c.__all__)
     assert all(hasattr(c, name) for name in c.__all__)
