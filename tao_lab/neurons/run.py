@@ -19,7 +19,9 @@ read from the environment variable named by ``password_env``, or from the first 
 ``seed``, ``task``. ``task`` names a built-in task ("next_token", "digits").
 
 While it runs, the process rewrites ``status_file`` (JSON: state, uid, port, steps, last error and
-its traceback) every ``interval`` seconds. SIGTERM stops it cleanly (exit code 0). An exception
+its traceback) every ``interval`` seconds. A validator given ``events_fd`` (an open file descriptor,
+the write end of a pipe the supervisor passed) writes its new events there as JSON lines after
+each step, without ever blocking (`tao_lab.neurons.streams.EventPipeWriter`). SIGTERM stops it cleanly (exit code 0). An exception
 while starting is printed with its traceback, recorded in the status file, and exits with code 1;
 a validator step that fails (no validator permit yet, say) is printed and recorded as the last
 error, and the validator steps on, backing off while steps keep failing. It also exits
@@ -53,7 +55,7 @@ __all__ = [
 ]
 
 COMMON_KEYS = {"role", "name", "netuid", "url", "wallet", "device", "threads", "interval", "status_file",
-               "parent_pid"}
+               "parent_pid", "events_fd"}
 MINER_KEYS = {"model", "seed", "train_steps", "pretrain", "lr", "port", "register", "task"}
 VALIDATOR_KEYS = {"k", "batch_size", "timeout", "weights_interval", "explore", "seed", "task"}
 TASKS = ("next_token", "digits")
@@ -248,25 +250,49 @@ def run(spec: dict, stop: threading.Event, status: StatusFile) -> None:
                 while not stop.wait(interval):
                     status.write(state="running", **neuron_status(neuron))
             else:
-                neuron.uid = subtensor.uid(spec["netuid"], wallet)
-                status.write(state="running", **neuron_status(neuron))
-                failures = 0
-                while not stop.is_set():
-                    try:
-                        neuron.step()
-                        failures = 0
-                        status.write(state="running", **neuron_status(neuron))
-                    except Exception as exc:  # a failed step (no permit yet, node busy) is recorded, not fatal
-                        failures += 1
-                        text = traceback.format_exc()
-                        print(text, file=sys.stderr, flush=True)
-                        status.write(state="running", error=_error_line(exc), traceback=text, **neuron_status(neuron))
-                    # while steps fail, back off (doubling, up to STEP_BACKOFF_MAX_S) instead of flooding the log
-                    pause = min(interval * 2 ** failures, STEP_BACKOFF_MAX_S) if failures else interval
-                    stop.wait(max(pause, interval))
+                run_validator(neuron, subtensor, wallet, spec, stop, status, interval)
         finally:
             neuron.stop()
             status.write(**neuron_status(neuron))
+
+
+def run_validator(neuron, subtensor, wallet, spec: dict, stop: threading.Event, status: StatusFile,
+                  interval: float) -> None:
+    """Step the validator every ``interval`` s until ``stop``; its new events go to ``spec["events_fd"]``."""
+    from .streams import EventPipeWriter
+
+    events = None
+    if spec.get("events_fd") is not None:
+        try:
+            events = EventPipeWriter(int(spec["events_fd"]))
+        except OSError as exc:  # a spec re-run by hand: the supervisor's pipe is not open here
+            print(f"events_fd {spec['events_fd']} is not open ({exc}); events stay in this process",
+                  file=sys.stderr, flush=True)
+    cursor = 0
+    neuron.uid = subtensor.uid(spec["netuid"], wallet)
+    status.write(state="running", **neuron_status(neuron))
+    failures = 0
+    try:
+        while not stop.is_set():
+            try:
+                neuron.step()
+                failures = 0
+                status.write(state="running", **neuron_status(neuron))
+            except Exception as exc:  # a failed step (no permit yet, node busy) is recorded, not fatal
+                failures += 1
+                text = traceback.format_exc()
+                print(text, file=sys.stderr, flush=True)
+                status.write(state="running", error=_error_line(exc), traceback=text, **neuron_status(neuron))
+            if events is not None:  # a failed step may still have recorded some events
+                new, cursor = neuron.events.since(cursor)
+                events.send(new)
+            # while steps fail, back off (doubling, up to STEP_BACKOFF_MAX_S) instead of flooding the log
+            pause = min(interval * 2 ** failures, STEP_BACKOFF_MAX_S) if failures else interval
+            stop.wait(max(pause, interval))
+    finally:
+        if events is not None:
+            events.send(neuron.events.since(cursor)[0])
+            events.close()
 
 
 def main(argv: list[str] | None = None) -> int:

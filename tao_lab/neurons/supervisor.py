@@ -17,6 +17,11 @@ terminated (SIGTERM, then SIGKILL) by `stop`, when the supervisor is garbage-col
 the interpreter exits; a child whose parent dies (a killed kernel) stops by itself within a second.
 
 Thread mode runs the `Miner` or `Validator` inside this process, for quick CPU demos.
+
+`Supervisor.events` gathers every validator's events live (route, response, timeout, score,
+weights; each with the ``neuron`` name): a process-mode validator writes them to a pipe after each
+step, a thread-mode one is read in place (`tao_lab.neurons.streams`); `Supervisor.on_events`
+calls a function with each new batch.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, TaoLabError
+from . import _processes
+from .events import EventLog
 from .run import (
     MINER_KEYS,
     TASKS,
@@ -49,6 +55,7 @@ from .run import (
     start_miner,
     wallet_from_spec,
 )
+from .streams import EventStream
 
 __all__ = ["NeuronCrashed", "Supervisor", "SupervisorError"]
 
@@ -96,24 +103,6 @@ class _Neuron:
     cancel: threading.Event = field(default_factory=threading.Event)  # thread mode: stop before it started
 
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
-def _visible_gpus() -> list[str]:
-    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries for a child ("0", "1", or UUIDs)."""
-    import torch
-
-    n = torch.cuda.device_count()  # counts without creating a CUDA context
-    given = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if given is not None and given.strip():
-        return [d.strip() for d in given.split(",") if d.strip()][:n]
-    return [str(i) for i in range(n)]
-
-
 def _wallet_spec(wallet: Any, password: str | None) -> dict:
     """A wallet as the JSON the child reads: a dev URI pair or a name/hotkey/path; never a secret."""
     if isinstance(wallet, str):
@@ -137,48 +126,6 @@ def _wallet_spec(wallet: Any, password: str | None) -> dict:
     return wallet
 
 
-def _tail(path: Path | None, lines: int) -> str:
-    if path is None or not path.exists():
-        return ""
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - 256 * 1024))  # the last 256 KiB hold any tail worth reading
-        text = f.read().decode("utf-8", "replace")
-    return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
-
-
-def _read_status(path: Path | None) -> dict:
-    try:
-        return json.loads(path.read_text()) if path is not None else {}
-    except (OSError, ValueError):  # not written yet
-        return {}
-
-
-def _last_line(text: str) -> str | None:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else None
-
-
-def _kill_groups(records, timeout: float) -> None:
-    """SIGTERM every live child's process group, wait up to ``timeout`` s, SIGKILL what is left, reap."""
-    live = [r for r in records if r.proc is not None and r.proc.poll() is None]
-    for r in live:
-        try:
-            os.killpg(r.proc.pid, signal.SIGTERM)  # start_new_session: the group id is the child's pid
-        except (ProcessLookupError, PermissionError):
-            pass
-    deadline = time.monotonic() + timeout
-    for r in live:
-        try:
-            r.proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(r.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            r.proc.wait()
-
-
 def _stop_thread_neuron(r: _Neuron, timeout: float) -> None:
     if r.setup is not None:
         r.setup.join(timeout)  # still loading or registering: let it finish, then stop what it built
@@ -195,14 +142,15 @@ def _stop_thread_neuron(r: _Neuron, timeout: float) -> None:
         r.subtensor = None
 
 
-def _cleanup(records: dict, timeout: float, tmpdirs: list) -> None:
+def _cleanup(records: dict, timeout: float, tmpdirs: list, stream: EventStream) -> None:
     """Run by `weakref.finalize`: on `close`, when the supervisor is collected, or at interpreter exit."""
     values = list(records.values())
-    _kill_groups(values, timeout)
+    _processes.kill_groups([r.proc for r in values], timeout)
     for r in values:
         if r.mode == "thread":
             r.cancel.set()
             _stop_thread_neuron(r, timeout)
+    stream.close()
     for tmpdir in tmpdirs:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -276,9 +224,11 @@ class Supervisor:
         self._gpus: list[str] | None = None
         self._next_gpu = 0
         self._lock = threading.RLock()
+        self._stream = EventStream()  # validators' events; its reader thread starts with the first validator
         # Not __del__: a finalizer runs at garbage collection and at interpreter exit, and holds only
         # the records (never self), so the supervisor can be collected while its children run.
-        self._finalizer = weakref.finalize(self, _cleanup, self._neurons, self.stop_timeout, self._tmpdirs)
+        self._finalizer = weakref.finalize(self, _cleanup, self._neurons, self.stop_timeout, self._tmpdirs,
+                                           self._stream)
 
     def __repr__(self) -> str:
         alive = sum(self._alive(r) for r in self._neurons.values())
@@ -371,7 +321,7 @@ class Supervisor:
 
     def _gpu_list(self) -> list[str]:
         if self._gpus is None:
-            self._gpus = _visible_gpus()
+            self._gpus = _processes.visible_gpus()
         return self._gpus
 
     def _get(self, name: str) -> _Neuron:
@@ -412,33 +362,33 @@ class Supervisor:
         r.started_at = datetime.now().replace(microsecond=0)
         _append_log(r, f"===== {r.started_at:%Y-%m-%d %H:%M:%S} start {r.role} {r.name} ({r.mode}, {r.device})")
         if r.mode == "thread":
+            if r.role == "validator":
+                self._stream.add_log(r.name, lambda r=r: getattr(r.obj, "events", None))
             r.setup = threading.Thread(target=_run_in_thread, args=(r, self.url), name=f"neuron-{r.name}",
                                        daemon=True)
             r.setup.start()
             return
         n_process = sum(x.mode == "process" for x in self._neurons.values())
-        threads = r.threads or self.threads or max(1, _cpu_count() // max(1, n_process))
+        threads = r.threads or self.threads or max(1, _processes.cpu_count() // max(1, n_process))
         spec = {**r.spec, "device": r.child_device, "threads": threads, "status_file": str(r.status_path),
                 "parent_pid": os.getpid()}
         spec_path = self.log_dir / f"{r.name}.spec.json"
+        # A validator's events come back live through a pipe: the child holds the write end only.
+        read_fd, write_fd = os.pipe() if r.role == "validator" else (None, None)
+        if write_fd is not None:
+            spec["events_fd"] = write_fd  # pass_fds keeps the number in the child
         spec_path.write_text(json.dumps(spec, indent=1))
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", TRANSFORMERS_VERBOSITY="error",
-                   OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p))
-        if r.cuda_visible is not None:
-            env["CUDA_VISIBLE_DEVICES"] = r.cuda_visible
-        with open(r.log_path, "ab") as log:
-            r.proc = subprocess.Popen([sys.executable, "-m", "tao_lab.neurons.run", "--spec", str(spec_path)],
-                                      stdin=subprocess.PIPE if r.password is not None else subprocess.DEVNULL,
-                                      stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        if r.password is not None:
-            try:
-                r.proc.stdin.write((r.password + "\n").encode())
-                r.proc.stdin.close()
-            except OSError:  # the child is already gone: its log says why
-                pass
+        try:
+            r.proc = _processes.spawn(spec_path, r.log_path, threads, r.cuda_visible, r.password,
+                                      pass_fds=(write_fd,) if write_fd is not None else ())
+        except BaseException:
+            for fd in (read_fd, write_fd):
+                if fd is not None:
+                    os.close(fd)
+            raise
+        if write_fd is not None:
+            os.close(write_fd)  # so the read end sees EOF when the child exits
+            self._stream.add_pipe(r.name, read_fd)
 
     def stop(self, name: str | None = None) -> None:
         """Stop one neuron, or all: SIGTERM to its process group, SIGKILL after ``stop_timeout`` s."""
@@ -447,7 +397,7 @@ class Supervisor:
             for r in records:
                 if r.proc is not None and r.proc.poll() is None:
                     r.stopped = True
-            _kill_groups(records, self.stop_timeout)
+            _processes.kill_groups([r.proc for r in records], self.stop_timeout)
             for r in records:
                 if r.mode == "thread" and (r.obj is not None or r.setup is not None):
                     r.stopped = True
@@ -475,6 +425,34 @@ class Supervisor:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    # ------------------------------------------------------------------ events
+
+    @property
+    def events(self) -> EventLog:
+        """Every validator's events, live: process mode and thread mode, in order of arrival.
+
+        The fields of `tao_lab.neurons.events` plus ``neuron`` (the validator's name). Events reach
+        it within about `tao_lab.neurons.streams.POLL_S` s of the step that made them (a process
+        sends them after each step). Read it like any `EventLog`: ``new, cursor =
+        sup.events.since(cursor)``, ``sup.events.to_pandas()``. A restarted validator's events
+        are appended after its earlier ones.
+        """
+        return self._stream.log
+
+    def on_events(self, callback):
+        """Call ``callback(events)`` with each batch of new events (a list of dicts, as in `events`).
+
+        It runs in the supervisor's event reader thread, not the caller's: keep it short, and use
+        thread-safe updates (an ipywidget's value, a plotly FigureWidget's ``batch_update``). An
+        exception in it is logged and it stays registered. Registering the same callback again
+        does nothing; `off_events` removes it. Returns ``callback``, so it works as a decorator.
+        """
+        return self._stream.on_events(callback)
+
+    def off_events(self, callback) -> None:
+        """Stop calling a callback given to `on_events`."""
+        self._stream.off_events(callback)
+
     # ------------------------------------------------------------------ watching
 
     def _alive(self, r: _Neuron) -> bool:
@@ -489,7 +467,7 @@ class Supervisor:
                "alive": self._alive(r), "exitcode": None, "uid": None, "port": None, "steps": 0,
                "started_at": r.started_at, "restarts": r.restarts, "error": None, "traceback": None}
         if r.mode == "process":
-            child = _read_status(r.status_path)
+            child = _processes.read_status(r.status_path)
             row.update({k: child[k] for k in ("uid", "port", "steps", "error", "traceback") if k in child})
             if r.proc is not None:
                 row["pid"], row["exitcode"] = r.proc.pid, r.proc.poll()
@@ -501,15 +479,15 @@ class Supervisor:
                     if not row["traceback"]:  # died before it could say why (import error, SIGKILL, OOM)
                         code = row["exitcode"]
                         why = (f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}")
-                        row["traceback"] = _tail(r.log_path, 30)
-                        row["error"] = _last_line(row["traceback"]) if code > 0 else why
+                        row["traceback"] = _processes.tail(r.log_path, 30)
+                        row["error"] = _processes.last_line(row["traceback"]) if code > 0 else why
         elif r.started_at is not None:
             row["pid"] = os.getpid()
             if r.obj is not None:
                 row.update({k: v for k, v in neuron_status(r.obj).items() if k in row})
             err = r.error or (self._validator_error(r.obj) if r.obj is not None else None)
             if err:
-                row["traceback"], row["error"] = err, _last_line(err)
+                row["traceback"], row["error"] = err, _processes.last_line(err)
             if row["alive"]:
                 row["state"] = "running" if r.obj is not None and r.obj.status["running"] else "starting"
             else:
@@ -558,7 +536,7 @@ class Supervisor:
 
     def logs(self, name: str, tail: int = 50) -> str:
         """The last ``tail`` lines of ``name``'s stdout and stderr (all its runs, oldest first)."""
-        return _tail(self._get(name).log_path, tail)
+        return _processes.tail(self._get(name).log_path, tail)
 
     def wait(self, name: str | None = None, timeout: float = 60.0, poll: float = 0.1):
         """Block until each named neuron (or all started ones) is running or has exited; returns `status`.
