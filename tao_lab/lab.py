@@ -126,6 +126,7 @@ class Lab:
 
         if mode not in ("auto", "thread", "process"):
             raise InputError("mode", f"expected 'auto', 'thread' or 'process', got {mode!r}")
+        _warm_up_widgets()
         if not (isinstance(block_time, (int, float)) and 0.01 <= block_time <= 3600):
             raise InputError("block_time", f"expected seconds between 0.01 and 3600, got {block_time!r}")
         self.block_time = float(block_time)
@@ -144,10 +145,12 @@ class Lab:
         self.supervisor = Supervisor(url, log_dir=log_dir)
         self.netuid: int | None = None
         self._members: dict[str, _Member] = {}
-        self._lock = threading.RLock()  # one request at a time on self.subtensor
+        # One request at a time on self.subtensor: the kernel's cells, the dashboard's thread and the
+        # history share it (a new connection costs seconds of metadata decoding; a request, 1 ms).
+        self._lock = threading.RLock()
         self._connections: list = [self.subtensor]
         self._recorder = None
-        self._recorder_lock = threading.Lock()
+        self._recorded_epoch = 0
         self._paused = False
         self._finalizer = weakref.finalize(self, _shutdown, self.supervisor, self.devnet, self._connections)
         self._initialised = True
@@ -499,25 +502,27 @@ class Lab:
         tempo = self.hyperparameters["tempo"]
         if timeout is None:
             timeout = 60.0 + 4 * epochs * (tempo + 1) * self.block_time
-        sub = self.connect()
         bar = _progress_bar(epochs, f"subnet {netuid}", progress)
+
+        def epoch_block():
+            with self._lock:
+                return self.subtensor.query(ST, "LastMechansimStepBlock", [netuid])
+
         try:
-            last = sub.query(ST, "LastMechansimStepBlock", [netuid])
+            last = epoch_block()
             done, deadline = 0, time.monotonic() + timeout
             while done < epochs:
                 if time.monotonic() > deadline:
                     raise LabError(f"{epochs - done} of {epochs} epochs did not run within {timeout:g} s; "
                                    "is the chain making blocks? (lab.paused, lab.block_time)")
                 time.sleep(min(0.1, self.block_time / 2))
-                now = sub.query(ST, "LastMechansimStepBlock", [netuid])
+                now = epoch_block()
                 if now != last:
                     done, last = done + 1, now
                     bar.update(1)
-                bar.set_postfix_str(f"block {sub.block()}", refresh=False)
+                bar.set_postfix_str(f"block {self.block}", refresh=False)
         finally:
             bar.close()
-            sub.close()
-            self._connections.remove(sub)
         return self.metagraph().to_pandas()
 
     def snapshot(self) -> int:
@@ -548,36 +553,38 @@ class Lab:
         with self._lock:
             return Metagraph(netuid).sync(self.subtensor, block=block)
 
-    def history(self):
-        """The metagraph at every epoch the lab has seen (a `Recorder` history; read back from the chain,
-        so epochs that ran while nobody looked are there too)."""
+    def history(self, epochs: int = 100):
+        """The metagraph right after each of the subnet's last ``epochs`` epochs, as one tidy table
+        (a `tao_lab.Recorder` history: one row per epoch and uid). Read back from the chain, so
+        epochs that ran while nobody looked are there too; each call adds only what is new."""
         from .client.recorder import Recorder
 
         netuid = self._require_subnet()
-        with self._recorder_lock:
+        with self._lock:
             if self._recorder is None or self._recorder.netuid != netuid:
-                self._recorder = Recorder(self.connect(), netuid, every="epoch")
-                first = self._recorder.subtensor.query(ST, "NetworkRegisteredAt", [netuid]) or 0
-                epochs = self._epoch_blocks_since(first)
-                self._recorder.record_at(epochs)
-                self._recorder._checked = self._recorder.subtensor.block()
-            else:
-                self._recorder.step()
+                self._recorder = Recorder(self.subtensor, netuid, every="epoch")
+                self._recorded_epoch = 0
+            sub = self._recorder.subtensor
+            latest = sub.query(ST, "LastMechansimStepBlock", [netuid]) or 0
+            if latest > self._recorded_epoch:
+                new = self._epoch_blocks(sub, latest, after=self._recorded_epoch, limit=epochs)
+                self._recorder.record_at(new)
+                self._recorded_epoch = latest
             return self._recorder.history
 
-    def _epoch_blocks_since(self, first: int) -> list[int]:
-        """Blocks at which the subnet's epoch ran since block ``first`` (read from the chain's history)."""
-        sub = self._recorder.subtensor
-        head, blocks = sub.block(), []
-        # walk back from the head, epoch by epoch: each epoch's block says where the one before ran
-        at = head
-        while at > first:
-            ran = sub.query(ST, "LastMechansimStepBlock", [self.netuid], block=at) or 0
-            if ran <= first or (blocks and ran >= blocks[-1]):
+    def _epoch_blocks(self, sub, latest: int, after: int, limit: int) -> list[int]:
+        """Blocks in ``(after, latest]`` at which the subnet's epoch ran, the last ``limit`` of them.
+
+        Walks back from ``latest``: the state just before an epoch's block says where the previous
+        epoch ran, so each epoch costs one storage read, however many blocks lie between.
+        """
+        blocks = [latest]
+        while len(blocks) < limit and blocks[-1] > 1:
+            previous = sub.query(ST, "LastMechansimStepBlock", [self.netuid], block=blocks[-1] - 1) or 0
+            if previous <= after or previous >= blocks[-1]:
                 break
-            blocks.append(ran)
-            at = ran - 1
-        return sorted(blocks)[-200:]  # the last 200 epochs are plenty for a notebook's plots
+            blocks.append(previous)
+        return sorted(blocks)
 
     # ------------------------------------------------------------------ views
 
@@ -631,6 +638,24 @@ class Lab:
             return head + "<br><i>no neurons yet: lab.add_miners(4), lab.add_validators(1)</i>"
         shown = table.drop(columns=["error"]).rename(columns={"S": "S (TAO)", "E": "E (TAO)"})
         return head + shown.to_html(index=False, float_format=lambda x: f"{x:.4f}", na_rep="")
+
+
+def _warm_up_widgets() -> None:
+    """Import plotly's FigureWidget in the background while the devnet starts.
+
+    Its import pulls in jsonschema's format checkers (2-3 s of grammar building on one core); done
+    later, with neuron threads competing for the interpreter, the first dashboard took 20 s.
+    """
+    def load():
+        try:
+            import ipywidgets  # noqa: F401
+            import plotly.graph_objects as go
+
+            go.FigureWidget  # noqa: B018 - the attribute access is the import
+        except Exception:  # widgets are optional for a lab used from a script
+            pass
+
+    threading.Thread(target=load, name="tao-lab-warm-up", daemon=True).start()
 
 
 def _auto_mode() -> str:

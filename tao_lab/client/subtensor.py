@@ -11,6 +11,7 @@ hotkey as the call needs) or a substrate-interface ``Keypair``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
@@ -117,10 +118,12 @@ class Subtensor:
         try:
             # skip_utf8_validation: websocket-client would check every byte in pure Python before the
             # strict UTF-8 decode it does anyway; that doubled-up check was 85% of a metagraph sync.
-            self.substrate = SubstrateInterface(
-                url=url, ws_options={"timeout": timeout, "skip_utf8_validation": True}, auto_reconnect=True)
+            with _RUNTIME_LOCK:
+                self.substrate = SubstrateInterface(
+                    url=url, ws_options={"timeout": timeout, "skip_utf8_validation": True}, auto_reconnect=True)
         except (OSError, ConnectionError) as exc:
             raise ChainConnectionError(f"cannot reach a node at {url}: {exc}") from None
+        self.substrate.init_runtime = _serialised(self.substrate.init_runtime)
         self._dev_methods: bool | None = None
 
     def __repr__(self) -> str:
@@ -425,6 +428,21 @@ class Subtensor:
                 raise ChainConnectionError(f"subnet {netuid} ran no epoch in time (tempo {tempo} blocks)")
             time.sleep(poll)
         return now
+
+
+# scalecodec builds its type classes at run time and walks the class tree while loading a type
+# registry; two threads doing that at once (neurons in thread mode connecting together) lost core
+# types ("Decoder class for Compact<u32> not found"). Runtime set-up is rare and fast once cached:
+# one at a time per process.
+_RUNTIME_LOCK = threading.RLock()
+
+
+def _serialised(init_runtime):
+    def locked(*args, **kwargs):
+        with _RUNTIME_LOCK:
+            return init_runtime(*args, **kwargs)
+
+    return locked
 
 
 def _is_connection_error(exc: BaseException) -> bool:
