@@ -17,8 +17,9 @@ def notebook(cells, **metadata):
     nb = nbf.v4.new_notebook()
     nb.metadata.update({"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                         "language_info": {"name": "python"}, **metadata})
-    for kind, source, *tags in cells:
+    for i, (kind, source, *tags) in enumerate(cells):
         cell = nbf.v4.new_markdown_cell(source) if kind == "md" else nbf.v4.new_code_cell(source)
+        cell.id = f"cell-{i}"  # stable ids: regenerating a notebook changes only what changed
         if tags:
             cell.metadata["tags"] = list(tags[0])
         nb.cells.append(cell)
@@ -64,8 +65,32 @@ by step, with `lab.explainer()`), and `docs/lab.md` for everything the `Lab` can
 ]
 
 
+DASHBOARD = [
+    ("md", """# TAO Lab: a live subnet
+
+Blocks, routing, scores, weights, consensus and emissions of a running subnet, updated twice a
+second. Served by Voila (`voila notebooks/dashboard.ipynb`) for projecting in a classroom, or run
+in JupyterLab. Point `url` at a shared node to watch a network other notebooks run."""),
+    ("code", """# Parameters (papermill and Voila's query string can override them)
+url = None          # None: start an embedded devnet; or "ws://127.0.0.1:9944"
+miners = 4
+validators = 1
+tempo = 20
+block_time = 0.25""", ["parameters"]),
+    ("code", """from tao_lab import Lab
+
+lab = Lab(url, block_time=block_time)
+lab.subnet(tempo=tempo)
+lab.add_miners(miners, pretrain=[20 * i for i in range(miners)])
+lab.add_validators(validators, stake=1_000)
+lab.wait();"""),
+    ("code", "lab.dashboard()"),
+]
+
+
 def main() -> None:
     nbf.write(notebook(QUICKSTART), HERE / "00_quickstart.ipynb")
+    nbf.write(notebook(DASHBOARD), HERE / "dashboard.ipynb")
 
 
 if __name__ == "__main__":

@@ -47,9 +47,16 @@ class Miner:
         from ..models import as_predictor, tiny_lm
 
         response = getattr(task, "response", "logprobs")
+        from ..models.loaders import Predictor
+
         if isinstance(model, str) and model == "tiny":
             model = tiny_lm(seed=seed)
-        self.model = model  # what answers NextToken: a module or a function of context ids
+        if isinstance(model, Predictor) and model.model is not None and model.byte_level:
+            # A Predictor answers whole windows; NextToken needs the module's logits after a context.
+            # (Supervised miners are built as Predictors: serving those as functions scored noise.)
+            self.model = model.model
+        else:
+            self.model = model  # what answers NextToken: a module or a function of context ids
         if threads:
             import torch
 

@@ -18,3 +18,20 @@ def test_miner_trains_answers_and_checkpoints(tmp_path):
     assert miner.trained == 4 and miner.answered == 1  # one training step after the answer
     path = miner.save()
     assert (path / "config.json").exists() or any(path.iterdir())
+
+
+def test_a_miner_built_from_a_predictor_answers_next_token_with_its_module():
+    """Supervised miners get their model as a Predictor (`build_model("tiny")`); NextToken must still
+    be answered from the module's logits, the same as a miner built from the module itself."""
+    from tao_lab.models import tiny_lm
+    from tao_lab.neurons.protocol import NextToken
+    from tao_lab.neurons.run import build_model
+
+    wallet = Wallet.dev("//Eve", hotkey_uri="//Eve//p")
+    context = np.frombuffer(b"def main():\n    return 0\n" * 3, dtype=np.uint8)[:48].astype(np.int32).reshape(2, 24)
+    from_predictor = Miner(wallet, None, 1, model=build_model("tiny", seed=3))
+    from_module = Miner(wallet, None, 1, model=tiny_lm(seed=3))
+    a = from_predictor._next_token(NextToken(context_ids=context)).log_probs
+    b = from_module._next_token(NextToken(context_ids=context)).log_probs
+    assert a.shape == (2, 256) and np.allclose(np.exp(a).sum(axis=1), 1, atol=1e-4)
+    assert np.allclose(a, b, atol=1e-5)

@@ -1,0 +1,48 @@
+"""The product in a real browser: the quickstart notebook in JupyterLab and the dashboard notebook in
+Voila each start a lab and show a live dashboard: the block number moves and the emission chart
+holds bars between two screenshots taken seconds apart."""
+
+import re
+import time
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def block_number(page) -> int:
+    return int(page.locator(".tao-lab-block").first.inner_text())
+
+
+def emission_bars(page) -> int:
+    """Bars with a height in the dashboard's plots (plotly draws a path per bar point)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.tao-lab-dashboard .js-plotly-plot .bars path')]
+        .filter(p => { const d = p.getAttribute('d') || ''; return d.length > 0 && d !== 'M0,0Z'; }).length""")
+
+
+def assert_live(page, artifacts, name: str) -> None:
+    page.locator(".tao-lab-ticker").first.wait_for(state="visible", timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('.tao-lab-dashboard .js-plotly-plot').length >= 6",
+                           timeout=60_000)
+    # wait for the first epoch with emission, so the emission chart has something to show
+    page.wait_for_function("parseFloat(document.querySelector('.tao-lab-emission').innerText) > 0", timeout=90_000)
+    first_block, first_bars = block_number(page), emission_bars(page)
+    artifacts.screenshot(page, f"{name}-1")
+    time.sleep(3)
+    second_block, second_bars = block_number(page), emission_bars(page)
+    artifacts.screenshot(page, f"{name}-2")
+    assert second_block > first_block, (first_block, second_block)
+    assert first_bars > 0 and second_bars > 0, (first_bars, second_bars)
+    text = page.locator(".tao-lab-ticker").first.inner_text()
+    assert re.search(r"subnet 1 \(tempo \d+\)", text), text
+
+
+def test_quickstart_in_jupyterlab_shows_a_live_dashboard(jupyter_lab, page, artifacts):
+    jupyter_lab.run_notebook(page, "00_quickstart.ipynb", wait_for=".tao-lab-ticker")
+    page.locator(".tao-lab-dashboard").first.scroll_into_view_if_needed()
+    assert_live(page, artifacts, "quickstart-lab")
+
+
+def test_dashboard_notebook_in_voila_shows_live_data(voila, page, artifacts):
+    server = voila(NOTEBOOKS / "dashboard.ipynb")
+    page.goto(server.url)
+    assert_live(page, artifacts, "dashboard-voila")
