@@ -25,6 +25,10 @@ log = logging.getLogger("tao_lab.widgets.dashboard")
 
 BLOCK_TIMES = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 PANELS = ("routing", "scores", "weights", "emission", "cumulative", "stake")
+NO_UID = -1  # the highlight dropdown's "none" (a None value shows as a blank dropdown)
+#: events the routing panel reads per tick: enough for its last steps of every validator
+ROUTING_WINDOW = 4_000
+_PLOTLYJS_INLINED = False  # the first static copy carries plotly.js; later ones in the page reuse it
 _TITLES = {"routing": "Routing", "scores": "Scores", "weights": "Weights and consensus",
            "emission": "Incentive, dividends, emission", "cumulative": "Cumulative emission",
            "stake": "Stake"}
@@ -40,7 +44,7 @@ class Dashboard(w.VBox):
         start: begin updating at once (default); `stop` ends it, `start` resumes.
     """
 
-    def __init__(self, lab, *, refresh: float = 0.5, panels=PANELS, start: bool = True):
+    def __init__(self, lab, *, refresh: float = 0.5, panels=PANELS, panel_width: int = 480, start: bool = True):
         from ..errors import InputError
 
         unknown = [p for p in panels if p not in PANELS]
@@ -75,6 +79,8 @@ class Dashboard(w.VBox):
         import plotly.graph_objects as go
 
         self.widgets = {name: go.FigureWidget(self.figures[name]) for name in self.panels}
+        for fig in self.widgets.values():  # a fixed width: a FigureWidget does not follow its grid cell
+            fig.layout.width = int(panel_width)
         self._wire_clicks()
 
         self.ticker = w.HTML(self._ticker_html(mg.block, mg))
@@ -85,7 +91,7 @@ class Dashboard(w.VBox):
                                      description="Block time", layout=w.Layout(width="210px"))
         self.epoch_button = w.Button(description="Next epoch", icon="forward", tooltip="run the subnet's epoch now")
         self.miner_button = w.Button(description="Add a miner", icon="plus", tooltip="register and start one more miner")
-        self.uid_select = w.Dropdown(options=self._uid_options(mg), value=None, description="Highlight",
+        self.uid_select = w.Dropdown(options=self._uid_options(mg), value=NO_UID, description="Highlight",
                                      layout=w.Layout(width="210px"))
         self.message = w.HTML("")
         devnet = lab.is_devnet
@@ -99,8 +105,9 @@ class Dashboard(w.VBox):
 
         controls = w.HBox([self.pause_button, self.block_time, self.epoch_button, self.miner_button,
                            self.uid_select], layout=w.Layout(flex_flow="row wrap", align_items="center"))
-        cells = [w.VBox([self.widgets[p]], layout=w.Layout(min_width="420px")) for p in self.panels]
-        grid = w.GridBox(cells, layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(460px, 1fr))",
+        cells = [w.VBox([self.widgets[p]]) for p in self.panels]
+        columns = f"repeat(auto-fill, minmax({int(panel_width) + 10}px, 1fr))"
+        grid = w.GridBox(cells, layout=w.Layout(grid_template_columns=columns,
                                                 grid_gap="6px", width="100%"))
         super().__init__([self.ticker, controls, self.message, grid], layout=w.Layout(width="100%"))
         self.add_class("tao-lab-dashboard")
@@ -113,7 +120,7 @@ class Dashboard(w.VBox):
         return self.lab.metagraph()
 
     def _uid_options(self, mg) -> list:
-        return [("none", None)] + [(f"uid {u}", int(u)) for u in mg.uids]
+        return [("none", NO_UID)] + [(f"uid {u}", int(u)) for u in mg.uids]
 
     def _ticker_html(self, block: int, mg) -> str:
         lab = self.lab
@@ -179,8 +186,8 @@ class Dashboard(w.VBox):
                 if len(self.uid_select.options) != mg.n + 1:
                     value = self.uid_select.value
                     self.uid_select.options = self._uid_options(mg)
-                    self.uid_select.value = value if value is not None and value < mg.n else None
-                state = (mg.n, mg.weights_u16.tobytes(), mg.C.tobytes(), mg.E.tobytes(), mg.I.tobytes(),
+                    self.uid_select.value = value if value < mg.n else NO_UID
+                state = (mg.n, mg.last_epoch_block, mg.weights_u16.tobytes(), mg.C.tobytes(), mg.E.tobytes(), mg.I.tobytes(),
                          mg.stake_rao.tobytes())
                 if force or self._seen.get("metagraph") != state:
                     self._seen["metagraph"] = state
@@ -194,7 +201,7 @@ class Dashboard(w.VBox):
             if new or force:
                 self._events.extend(new)
                 del self._events[:-20_000]  # a bounded window: the panels show recent behaviour
-                self._update("routing", F.update_routing, self._events)
+                self._update("routing", F.update_routing, self._events[-ROUTING_WINDOW:])
                 self._update("scores", F.update_scores, self._events)
             self.ticks += 1
 
@@ -248,7 +255,7 @@ class Dashboard(w.VBox):
         self._act("added a miner", add)
 
     def _on_highlight(self, change) -> None:
-        self.highlight = change["new"]
+        self.highlight = None if change["new"] == NO_UID else change["new"]
         threading.Thread(target=self._safe_force, daemon=True).start()
 
     def _safe_force(self) -> None:
@@ -265,13 +272,20 @@ class Dashboard(w.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):
             bundle = dict(bundle)
-            bundle["text/html"] = self.static_html()
+            bundle["text/html"] = self.static_html(include_plotlyjs=None)
         return bundle
 
-    def static_html(self, include_plotlyjs=False) -> str:
-        """The ticker and panels as they are now, as plain HTML with static plotly figures."""
+    def static_html(self, include_plotlyjs: bool | None = False) -> str:
+        """The ticker and panels as they are now, as plain HTML with static plotly figures.
+
+        ``include_plotlyjs``: inline plotly.js (True), leave it to the page (False), or inline it
+        only in the first static copy this kernel makes (None; what the notebook output uses).
+        """
         import plotly.io as pio
 
+        global _PLOTLYJS_INLINED
+        if include_plotlyjs is None:  # once per kernel: what an executed notebook, converted offline, needs
+            include_plotlyjs, _PLOTLYJS_INLINED = not _PLOTLYJS_INLINED, True
         parts = [self.ticker.value]
         for i, name in enumerate(self.panels):
             fig = self.widgets[name]

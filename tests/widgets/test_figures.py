@@ -177,7 +177,7 @@ def test_routing_without_queries_says_so():
                                                  "kind": "score", "value": 0.5}]):
         fig = F.build_routing(events)
         assert annotations(fig) == ["no queries yet"]
-        assert len(fig.data[0].link.value) == 0
+        assert len(fig.data) == 0  # no empty Sankey: plotly.js (and Voila's widget manager) fail on one
     assert annotations(F.build_routing(make_log())) == []
 
 

@@ -120,6 +120,7 @@ def figure(spec: Spec) -> go.Figure:
 def apply(fig: go.Figure, spec: Spec) -> None:
     """Make ``fig`` (a Figure or FigureWidget) show ``spec`` in place, in one ``batch_update``
     (plus one relayout in the rare tick where annotations or shapes disappear)."""
+    spec.traces = [_no_empty_arrays(t) for t in spec.traces]
     wanted = [(t["type"], t["name"]) for t in spec.traces]
     with fig.batch_update():
         if fig.layout.meta != spec.base["meta"]:
@@ -155,6 +156,19 @@ def apply(fig: go.Figure, spec: Spec) -> None:
     # an explicit [] instead. This only happens when annotations or shapes go away (rare).
     for name in unset:
         fig.layout[name] = None
+
+
+def _no_empty_arrays(props: dict) -> dict:
+    """``props`` with empty numpy arrays as ``[]``: an empty array reaches plotly.js as a typed array
+    that Voila's widget manager cannot set ("Invalid array length"), which broke the whole widget."""
+    out = {}
+    for name, value in props.items():
+        if isinstance(value, dict):
+            value = _no_empty_arrays(value)
+        elif isinstance(value, np.ndarray) and value.size == 0:
+            value = []
+        out[name] = value
+    return out
 
 
 def _assign(obj, props: dict) -> None:

@@ -128,8 +128,11 @@ def _routing_spec(events, last_steps: int, highlight: int | None) -> Spec:
                                    "queries %{customdata[0]}, timeouts %{customdata[1]}<br>"
                                    "mean latency %{customdata[2]:.0f} ms<extra></extra>")},
     }
-    notes = [] if len(table) else [message("no queries yet")]
-    return Spec(base, [sankey], {"title": house_title(title), "annotations": notes})
+    if not len(table):
+        # no Sankey at all until there are queries: plotly.js fails on a Sankey without nodes (in
+        # Voila that error left the whole widget unable to take later updates)
+        return Spec(base, [], {"title": house_title(title), "annotations": [message("no queries yet")]})
+    return Spec(base, [sankey], {"title": house_title(title), "annotations": []})
 
 
 def build_routing(events, *, last_steps: int = DEFAULT_LAST_STEPS, highlight: int | None = None):
