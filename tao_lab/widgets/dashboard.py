@@ -18,6 +18,7 @@ import time
 import ipywidgets as w
 
 from . import figures as F
+from ._static import figures_html, with_static_html
 
 __all__ = ["Dashboard"]
 
@@ -28,7 +29,6 @@ PANELS = ("routing", "scores", "weights", "emission", "cumulative", "stake")
 NO_UID = -1  # the highlight dropdown's "none" (a None value shows as a blank dropdown)
 #: events the routing panel reads per tick: enough for its last steps of every validator
 ROUTING_WINDOW = 4_000
-_PLOTLYJS_INLINED = False  # the first static copy carries plotly.js; later ones in the page reuse it
 _TITLES = {"routing": "Routing", "scores": "Scores", "weights": "Weights and consensus",
            "emission": "Incentive, dividends, emission", "cumulative": "Cumulative emission",
            "stake": "Stake"}
@@ -269,11 +269,7 @@ class Dashboard(w.VBox):
     def _repr_mimebundle_(self, **kwargs):
         """The live widget, plus a static HTML copy of the panels for front ends without a kernel
         (an executed notebook converted to HTML, a report)."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, dict):
-            bundle = dict(bundle)
-            bundle["text/html"] = self.static_html(include_plotlyjs=None)
-        return bundle
+        return with_static_html(super()._repr_mimebundle_(**kwargs), lambda: self.static_html(include_plotlyjs=None))
 
     def static_html(self, include_plotlyjs: bool | None = False) -> str:
         """The ticker and panels as they are now, as plain HTML with static plotly figures.
@@ -281,17 +277,8 @@ class Dashboard(w.VBox):
         ``include_plotlyjs``: inline plotly.js (True), leave it to the page (False), or inline it
         only in the first static copy this kernel makes (None; what the notebook output uses).
         """
-        import plotly.io as pio
-
-        global _PLOTLYJS_INLINED
-        if include_plotlyjs is None:  # once per kernel: what an executed notebook, converted offline, needs
-            include_plotlyjs, _PLOTLYJS_INLINED = not _PLOTLYJS_INLINED, True
-        parts = [self.ticker.value]
-        for i, name in enumerate(self.panels):
-            fig = self.widgets[name]
-            parts.append(pio.to_html(fig.to_dict(), full_html=False,
-                                     include_plotlyjs=include_plotlyjs if i == 0 else False))
-        return "<div class='tao-lab-dashboard-static'>" + "".join(parts) + "</div>"
+        figures = figures_html([self.widgets[name] for name in self.panels], include_plotlyjs)
+        return "<div class='tao-lab-dashboard-static'>" + self.ticker.value + "".join(figures) + "</div>"
 
     def __repr__(self) -> str:
         return f"Dashboard(subnet {self._netuid}, block {self._seen.get('block')}, {self.ticks} updates)"

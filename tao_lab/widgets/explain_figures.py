@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figures._base import OUTLINE, Spec, apply, base_layout, figure, house_title, message, outline_widths, uid_colors
+from .figures._base import (MARGIN, OUTLINE, Spec, apply, base_layout, figure, house_title, message, outline_widths,
+                            uid_colors)
 
 __all__ = [
     "build_median", "build_clipping", "build_trust", "build_incentive", "build_bonds", "build_dividends",
@@ -55,20 +56,42 @@ def validators_of(result) -> np.ndarray:
     return np.flatnonzero(result.validator_permits).astype(np.int64)
 
 
+#: every figure's width in px: two fit side by side in a ~1000 px notebook and in Voila; a FigureWidget
+#: keeps its own width whatever its grid cell, so a wider one is clipped there
+WIDTH = 460
+
+
+#: the top margin: a two-line title, then a legend of up to two rows at WIDTH
+TOP = 116
+
+
+def _base_layout(key: str, *, height: int, **axes) -> dict:
+    """The house layout at ``WIDTH``, ``height`` px for the plot plus the taller top margin."""
+    return base_layout(key, height=height + TOP - MARGIN["t"], width=WIDTH, margin={**MARGIN, "t": TOP}, **axes)
+
+
+def _title(text: str) -> dict:
+    """The house title at the figure's top edge, broken after its first ": " so that it fits ``WIDTH``
+    (the legend sits under it, just above the plot)."""
+    head, sep, tail = text.partition(": ")
+    return {**house_title(f"{head}:<br>{tail}" if sep else text),
+            "yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 14}}
+
+
 def _legend(y: float = 0.98) -> dict:
     return {"font": {"size": 11}, "orientation": "h", "x": 0, "y": y, "yanchor": "bottom"}
 
 
 def _one_axis(key: str, ytitle: str, *, height: int = 320, xtype: str = "category", **extra) -> dict:
-    return base_layout(key, height=height, legend=_legend(), xaxis={"type": xtype},
+    return _base_layout(key, height=height, legend=_legend(), xaxis={"type": xtype},
                        yaxis={"title": {"text": ytitle}, "rangemode": "tozero"}, **extra)
 
 
 # ---------------------------------------------------------------------------------------------- 1 median
 
-_MEDIAN_BASE = base_layout(
+_MEDIAN_BASE = _base_layout(
     "explain-median", height=340, legend=_legend(), bargap=0,
-    xaxis={"title": {"text": "cumulative stake share (validators sorted by their weight on this miner)"},
+    xaxis={"title": {"text": "cumulative stake share (validators by their weight on this miner)"},
            "range": [0, 1], "tickformat": ".0%"},
     yaxis={"title": {"text": "weight on the miner"}, "rangemode": "tozero"},
 )
@@ -111,7 +134,7 @@ def _median_spec(result, stake, miner_uid: int, kappa: float) -> Spec:
     notes = [] if len(voters) else [message("no validator with active stake: every consensus is 0")]
     title = (f"1 · Stake-weighted median for miner uid {m}: C = {C:.3f} "
              f"(kappa {kappa:.2f}: at least {kappa:.0%} of stake gives ≥ C)")
-    return Spec(_MEDIAN_BASE, traces, {"title": house_title(title), "annotations": notes})
+    return Spec(_MEDIAN_BASE, traces, {"title": _title(title), "annotations": notes})
 
 
 def build_median(result, stake, miner_uid: int, kappa: float):
@@ -131,7 +154,7 @@ def update_median(fig, result, stake, miner_uid: int, kappa: float) -> None:
 
 # ---------------------------------------------------------------------------------------------- 2 clipping
 
-_CLIP_BASE = base_layout(
+_CLIP_BASE = _base_layout(
     "explain-clipping", height=420, legend=_legend(), barmode="stack",
     xaxis={"anchor": "y", "domain": [0, 0.92], "matches": "x2", "showticklabels": False, "type": "category"},
     yaxis={"anchor": "x", "domain": [0.45, 0.95], "title": {"text": "weight"}, "rangemode": "tozero"},
@@ -172,7 +195,7 @@ def _clipping_spec(result, validator_uid: int, uids) -> Spec:
     notes = [] if W[v].any() else [message(f"uid {v} set no weights that count this epoch")]
     title = (f"2 · Clipping at consensus: validator uid {v} keeps {kept.sum():.3f} of its weight, "
              f"loses {cut.sum():.3f}")
-    return Spec(_CLIP_BASE, traces, {"title": house_title(title), "annotations": notes, "shapes": shapes})
+    return Spec(_CLIP_BASE, traces, {"title": _title(title), "annotations": notes, "shapes": shapes})
 
 
 def build_clipping(result, validator_uid: int, *, uids=None):
@@ -207,7 +230,7 @@ def _trust_spec(result, highlight: int | None) -> Spec:
     ]
     notes = [] if len(rows) else [message("no validator holds a permit")]
     title = "3 · Validator trust: how much of each validator's weight survives clipping"
-    return Spec(_TRUST_BASE, traces, {"title": house_title(title), "annotations": notes})
+    return Spec(_TRUST_BASE, traces, {"title": _title(title), "annotations": notes})
 
 
 def build_trust(result, *, highlight: int | None = None):
@@ -248,7 +271,7 @@ def _incentive_spec(result, uids, highlight: int | None, max_validators: int) ->
                    "marker": {"symbol": "diamond", "size": 9, "color": _LINE},
                    "hovertemplate": "%{x}: incentive %{y:.4f}<extra></extra>"})
     title = "4 · Ranks and incentive: each miner's rank is Σ over validators of stake × clipped weight"
-    return Spec(_INCENTIVE_BASE, traces, {"title": house_title(title)})
+    return Spec(_INCENTIVE_BASE, traces, {"title": _title(title)})
 
 
 def build_incentive(result, *, uids=None, highlight: int | None = None, max_validators: int = 8):
@@ -292,7 +315,7 @@ def _bonds_spec(result, validator_uid: int, old_bonds, alpha: float, uids) -> Sp
     ]
     mode = "liquid alpha" if liquid is not None else f"alpha {alpha:.3f}"
     title = f"5 · Bonds of validator uid {v}: new = alpha·(weights for bonds) + (1 − alpha)·old ({mode})"
-    return Spec(_BONDS_BASE, traces, {"title": house_title(title)})
+    return Spec(_BONDS_BASE, traces, {"title": _title(title)})
 
 
 def build_bonds(result, validator_uid: int, old_bonds, alpha: float, *, uids=None):
@@ -328,7 +351,7 @@ def _dividends_spec(result, highlight: int | None) -> Spec:
     ]
     notes = [] if len(rows) else [message("no validator holds a permit")]
     title = "6 · Dividends: what each validator's bonds earn from incentive, beside its stake share"
-    return Spec(_DIVIDENDS_BASE, traces, {"title": house_title(title), "annotations": notes})
+    return Spec(_DIVIDENDS_BASE, traces, {"title": _title(title), "annotations": notes})
 
 
 def build_dividends(result, *, highlight: int | None = None):
@@ -363,7 +386,7 @@ def _emission_spec(result, uids, highlight: int | None) -> Spec:
     total = (server.sum() + validator.sum())
     title = f"7 · Emission split: {server.sum():.4g} TAO to miners, {validator.sum():.4g} TAO to validators"
     notes = [] if total > 0 or not len(cols) else [message("no emission")]
-    return Spec(_EMISSION_BASE, traces, {"title": house_title(title), "annotations": notes})
+    return Spec(_EMISSION_BASE, traces, {"title": _title(title), "annotations": notes})
 
 
 def build_emission_split(result, *, uids=None, highlight: int | None = None):

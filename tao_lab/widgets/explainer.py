@@ -25,6 +25,7 @@ import numpy as np
 from ..consensus import EpochContext, EpochParams, EpochResult, epoch
 from ..errors import InputError
 from . import explain_figures as F
+from ._static import figures_html, with_static_html
 
 __all__ = ["Explainer", "params_from_hyperparameters", "bench_rows"]
 
@@ -37,6 +38,9 @@ FLAGS = ("yuma3", "liquid_alpha")
 FOCUS = ("miner", "validator", "focus")
 _LABELS = {"kappa": "kappa", "bonds_penalty": "bonds penalty", "bonds_moving_average": "bonds moving average",
            "alpha_low": "alpha low", "alpha_high": "alpha high", "yuma3": "Yuma3", "liquid_alpha": "liquid alpha"}
+_COLUMNS = f"repeat(auto-fill, {F.WIDTH}px)"  # as many figures side by side as fit
+#: each slider's step, as a fraction
+_STEPS = {"kappa": 0.01, "bonds_penalty": 0.01, "bonds_moving_average": 0.005, "alpha_low": 0.01, "alpha_high": 0.01}
 STEPS = {
     "median": "<b>1 · Consensus.</b> Each miner's consensus C is a stake-weighted median of the weights "
               "validators give it: the largest weight that validators holding at least kappa of the stake give.",
@@ -151,10 +155,10 @@ class Explainer(w.VBox):
         self.text = w.HTML(self._describe_now(), layout=w.Layout(min_height="2.5em"))
         self._syncing = False
         self._make_controls()
-        steps = [w.VBox([w.HTML(STEPS[name]), fig], layout=w.Layout(min_width="420px"))
+        # a cell per step, as wide as its figure (F.WIDTH px; a FigureWidget does not follow its cell)
+        steps = [w.VBox([w.HTML(STEPS[name]), fig], layout=w.Layout(width=f"{F.WIDTH}px"))
                  for name, fig in self.figures.items()]
-        grid = w.GridBox(steps, layout=w.Layout(grid_template_columns="repeat(auto-fill, minmax(480px, 1fr))",
-                                                grid_gap="6px", width="100%"))
+        grid = w.GridBox(steps, layout=w.Layout(grid_template_columns=_COLUMNS, grid_gap="6px 16px", width="100%"))
         super().__init__([self.controls, self.text, grid], layout=w.Layout(width="100%"))
         self.add_class("tao-lab-explainer")
 
@@ -293,19 +297,21 @@ class Explainer(w.VBox):
 
     def _make_controls(self) -> None:
         style = {"description_width": "150px"}
-        wide = w.Layout(width="360px")
+
+        def wide():  # a Layout each: the alpha range hides by its layout, which must not hide the others
+            return w.Layout(width="360px")
 
         def slider(name, step, fmt):
             return w.FloatSlider(value=self.fraction(name), min=0.0, max=1.0, step=step, readout_format=fmt,
-                                 description=_LABELS[name], continuous_update=True, style=style, layout=wide)
+                                 description=_LABELS[name], continuous_update=True, style=style, layout=wide())
 
-        self.sliders = {"kappa": slider("kappa", 0.01, ".2f"), "bonds_penalty": slider("bonds_penalty", 0.01, ".2f"),
-                        "bonds_moving_average": slider("bonds_moving_average", 0.005, ".3f")}
+        self.sliders = {name: slider(name, _STEPS[name], ".3f" if name == "bonds_moving_average" else ".2f")
+                        for name in ("kappa", "bonds_penalty", "bonds_moving_average")}
         self.yuma3_box = w.Checkbox(value=self.params.yuma3, description="Yuma3 bonds", indent=False)
         self.liquid_box = w.Checkbox(value=self.params.liquid_alpha, description="liquid alpha", indent=False)
         self.alpha_range = w.FloatRangeSlider(value=(self.fraction("alpha_low"), self.fraction("alpha_high")),
-                                              min=0.0, max=1.0, step=0.01, readout_format=".2f",
-                                              description="alpha low / high", style=style, layout=wide)
+                                              min=0.0, max=1.0, step=_STEPS["alpha_low"], readout_format=".2f",
+                                              description="alpha low / high", style=style, layout=wide())
         options = [(f"uid {u}", u) for u in range(self.n)]
         self.miner_select = w.Dropdown(options=options, value=self.miner, description="miner (step 1)", style=style)
         self.validator_select = w.Dropdown(options=[(f"uid {u}", u) for u in (self._validators() or range(self.n))],
@@ -329,11 +335,23 @@ class Explainer(w.VBox):
         def on_change(change):
             if self._syncing:
                 return
+            changes = {k: v for k, v in changes_of(change["new"]).items() if not self._snapped(k, v)}
+            if not changes:
+                return
             try:
-                self.update(**changes_of(change["new"]))
+                self.update(**changes)
             except InputError as exc:
                 self.text.value = f"<span style='color:#c0392b'>{html.escape(str(exc))}</span>"
         return on_change
+
+    def _snapped(self, name: str, value) -> bool:
+        """Whether a slider's ``value`` is only hyperparameter ``name`` rounded to the slider's step.
+
+        A browser draws a slider at a multiple of its step and sends that value back (kappa 32767 is
+        0.499992, drawn as 0.50); taking it as a move would change the epoch by merely showing it.
+        """
+        step = _STEPS.get(name)
+        return step is not None and abs(float(value) - self.fraction(name)) <= step / 2 + 1e-9
 
     def _sync_controls(self) -> None:
         """Set every control to the current state, without triggering a recompute."""
@@ -354,6 +372,36 @@ class Explainer(w.VBox):
                 self.validator_select.value = self.validator
         finally:
             self._syncing = False
+
+    # ------------------------------------------------------------------ static output
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus a static HTML copy (`static_html`) for front ends without a kernel
+        (an executed notebook converted to HTML)."""
+        return with_static_html(super()._repr_mimebundle_(**kwargs), lambda: self.static_html(include_plotlyjs=None))
+
+    def static_html(self, include_plotlyjs: bool | None = False) -> str:
+        """The controls' values, the sentence and the seven steps as they are now: plain HTML with
+        static plotly figures.
+
+        ``include_plotlyjs``: inline plotly.js (True), leave it to the page (False), or inline it
+        only in the first static copy this kernel makes (None; what the notebook output uses).
+        """
+        p = self.params
+        settings = [f"kappa {self.fraction('kappa'):.2f}", f"bonds penalty {self.fraction('bonds_penalty'):.2f}",
+                    f"bonds moving average {self.fraction('bonds_moving_average'):.3f}",
+                    f"Yuma3 {'on' if p.yuma3 else 'off'}", f"liquid alpha {'on' if p.liquid_alpha else 'off'}"]
+        if p.yuma3 and p.liquid_alpha:
+            settings.append(f"alpha low / high {self.fraction('alpha_low'):.2f} / {self.fraction('alpha_high'):.2f}")
+        settings += [f"miner uid {self.miner}", f"validator uid {self.validator}"]
+        figures = figures_html(self.figures.values(), include_plotlyjs)
+        steps = "".join(f"<div style='width:{F.WIDTH}px'><div style='margin-bottom:6px'>{STEPS[name]}</div>{fig}</div>"
+                        for name, fig in zip(self.figures, figures))
+        return ("<div class='tao-lab-explainer-static'>"
+                f"<div class='tao-lab-explainer-settings'>{html.escape(' · '.join(settings))}</div>"
+                f"<div class='tao-lab-explainer-text'>{self.text.value}</div>"
+                f"<div style='display:grid;grid-template-columns:{_COLUMNS};gap:6px 16px'>"
+                f"{steps}</div></div>")
 
     # ------------------------------------------------------------------ words
 

@@ -10,6 +10,7 @@ on miner 4 becomes consensus.
 
 import functools
 import json
+import re
 import time
 from types import SimpleNamespace
 
@@ -223,6 +224,29 @@ def test_controls_recompute_through_their_observers():
     assert ex.miner == 4 and trace(ex.figures["median"], "consensus C").y[1] == ex.result.consensus[4]
 
 
+def test_a_slider_drawn_at_its_step_changes_nothing():
+    """A browser draws kappa 32767 (0.499992) at the slider's 0.50 and sends 0.50 back, and the alpha
+    range likewise: merely showing the widget must not change the epoch (it did, to kappa 32768)."""
+    ex = Explainer(STAKE, WEIGHTS, params=EpochParams(yuma3=True, liquid_alpha=True))
+    before, text = ex.result, ex.text.value
+    assert ex.params.kappa == 32767 and ex.params.alpha_low == 45875
+    ex.sliders["kappa"].value = 0.5  # what the front end sends when it first draws the slider
+    ex.sliders["bonds_moving_average"].value = 0.9
+    ex.alpha_range.value = (0.70, 0.90)
+    assert ex.params.kappa == 32767 and (ex.params.alpha_low, ex.params.alpha_high) == (45875, 58982)
+    assert ex.result is before and ex.text.value == text
+    ex.sliders["kappa"].value = 0.51  # one step is a move
+    assert ex.params.kappa == round(0.51 * 65535) and ex.text.value.startswith("kappa 0.50 → 0.51")
+
+
+def test_hiding_the_alpha_range_hides_no_other_slider():
+    """The alpha range hides by its layout; the sliders once shared it, and showed nowhere without liquid alpha."""
+    ex = Explainer(STAKE, WEIGHTS)
+    assert ex.alpha_range.layout.display == "none"
+    assert all(s.layout.display in (None, "") for s in ex.sliders.values())
+    assert len({id(s.layout) for s in (*ex.sliders.values(), ex.alpha_range)}) == 4
+
+
 def test_update_sets_the_controls_and_rejects_bad_values():
     ex = Explainer(STAKE, WEIGHTS)
     ex.update(kappa=0.7, yuma3=True, bonds_moving_average=0.975)
@@ -319,7 +343,6 @@ def test_bench_rows_labels_and_times():
 
 
 def test_the_docs_example_runs_and_says_what_the_docs_say():
-    import re
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "explainer.md").read_text()
@@ -329,3 +352,42 @@ def test_the_docs_example_runs_and_says_what_the_docs_say():
     assert ex.result.consensus[2:] == pytest.approx([0.1, 0.1, 0.2], abs=1e-4)
     said = ex.text.value.split("; ")
     assert said[0] + "; " + said[1] in re.sub(r"\s+", " ", doc)
+
+
+# ---------------------------------------------------------------------------------------------- static output
+
+
+def plotlyjs_copies(page: str) -> int:
+    """How many times ``page`` inlines plotly.js (its bundle opens with a ``plotly.js v<version>`` banner)."""
+    return len(re.findall(r"\* plotly\.js v\d", page))
+
+
+def test_static_copy_shows_the_current_state_with_every_figure():
+    ex = Explainer(STAKE, WEIGHTS, focus=2)
+    ex.update(kappa=0.8)
+    page = ex.static_html(include_plotlyjs=False)
+    assert page.startswith("<div class='tao-lab-explainer-static'>")
+    assert page.count("Plotly.newPlot") == len(ex.figures) == 7 and plotlyjs_copies(page) == 0
+    assert "kappa 0.80 · bonds penalty 1.00" in page and "miner uid 2 · validator uid 0" in page
+    assert ex.text.value in page and "kappa 0.50 → 0.80" in page  # the sentence about the last change
+    for step in ("1 · Consensus", "4 · Ranks and incentive", "7 · Emission"):
+        assert step in page
+    # the figures are what the widgets hold now, not what they were built with
+    c = trace(ex.figures["median"], "consensus C").y[1]
+    assert c == pytest.approx(0.1, abs=1e-4) and json.dumps(c) in page
+    full = ex.static_html(include_plotlyjs=True)
+    assert plotlyjs_copies(full) == 1 and "<script src=" not in full  # inlined once, nothing fetched
+
+
+def test_notebook_outputs_carry_plotlyjs_once_per_kernel():
+    """Every bundle has the live view and a static copy; of all the copies a kernel writes (explainers,
+    dashboards) at most one inlines plotly.js, the first, and the rest reuse it from the page."""
+    from tao_lab.widgets._static import plotlyjs_once
+
+    bundles = [Explainer(STAKE, WEIGHTS)._repr_mimebundle_() for _ in range(3)]
+    for b in bundles:
+        assert {"text/plain", "application/vnd.jupyter.widget-view+json", "text/html"} <= set(b)
+        assert "tao-lab-explainer-static" in b["text/html"] and b["text/html"].count("Plotly.newPlot") == 7
+    copies = [plotlyjs_copies(b["text/html"]) for b in bundles]
+    assert copies in ([1, 0, 0], [0, 0, 0])  # [0, 0, 0]: an earlier test in this process took the first
+    assert plotlyjs_once(None) is False and plotlyjs_once(True) is True and plotlyjs_once(False) is False
