@@ -81,7 +81,7 @@ block_time = 0.25""", ["parameters"]),
 
 lab = Lab(url, block_time=block_time)
 lab.subnet(tempo=tempo)
-lab.add_miners(miners, pretrain=[20 * i for i in range(miners)])
+lab.add_miners(miners, pretrain=[15 * i for i in range(miners)])
 lab.add_validators(validators, stake=1_000)
 lab.wait();"""),
     ("code", "lab.dashboard()"),

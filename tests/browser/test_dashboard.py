@@ -19,21 +19,45 @@ def emission_bars(page) -> int:
         .filter(p => { const d = p.getAttribute('d') || ''; return d.length > 0 && d !== 'M0,0Z'; }).length""")
 
 
+def panel_state(page) -> dict:
+    """What the browser draws: the emission panel's epoch block, routing bands and score lines."""
+    return page.evaluate("""() => {
+        const plots = [...document.querySelectorAll('.tao-lab-dashboard .js-plotly-plot')];
+        const titles = plots.map(p => (p.querySelector('.gtitle') || {}).textContent || '');
+        const emission = titles.find(t => t.startsWith('Incentive, dividends')) || '';
+        const m = emission.match(/at block (\\d+)/);
+        return {epoch_block: m ? parseInt(m[1]) : -1,
+                bands: document.querySelectorAll('.tao-lab-dashboard .sankey .sankey-link').length,
+                lines: document.querySelectorAll('.tao-lab-dashboard .scatterlayer .trace.scatter').length};
+    }""")
+
+
 def assert_live(page, artifacts, name: str) -> None:
     page.locator(".tao-lab-ticker").first.wait_for(state="visible", timeout=120_000)
     page.wait_for_function("document.querySelectorAll('.tao-lab-dashboard .js-plotly-plot').length >= 6",
                            timeout=60_000)
     # wait for the first epoch with emission, so the emission chart has something to show
     page.wait_for_function("parseFloat(document.querySelector('.tao-lab-emission').innerText) > 0", timeout=90_000)
-    first_block, first_bars = block_number(page), emission_bars(page)
+    first_block, first_bars, first = block_number(page), emission_bars(page), panel_state(page)
     artifacts.screenshot(page, f"{name}-1")
     time.sleep(3)
-    second_block, second_bars = block_number(page), emission_bars(page)
+    # a loaded 2-core machine (kernel, neurons, chromium) can stall a refresh for a few seconds
+    page.wait_for_function(f"parseInt(document.querySelector('.tao-lab-block').innerText) > {first_block}",
+                           timeout=20_000)
+    second_block, second_bars, second = block_number(page), emission_bars(page), panel_state(page)
     artifacts.screenshot(page, f"{name}-2")
     assert second_block > first_block, (first_block, second_block)
     assert first_bars > 0 and second_bars > 0, (first_bars, second_bars)
+    assert second["bands"] > 0 and second["lines"] > 0, second
+    # the figures themselves follow the chain, not only the ticker: the next epoch reaches the
+    # emission panel (an epoch every tempo + 1 blocks, ~5 s at 0.25 s blocks)
+    page.wait_for_function(f"""() => [...document.querySelectorAll('.tao-lab-dashboard .gtitle')]
+        .some(t => {{ const m = t.textContent.match(/^Incentive, dividends.*at block (\\d+)/);
+                     return m && parseInt(m[1]) > {first["epoch_block"]}; }})""", timeout=30_000)
+    assert first["epoch_block"] > 0, first
     text = page.locator(".tao-lab-ticker").first.inner_text()
     assert re.search(r"subnet 1 \(tempo \d+\)", text), text
+    artifacts.screenshot(page, f"{name}-full", full_page=True)  # docs/img/dashboard.png is one of these
 
 
 def test_quickstart_in_jupyterlab_shows_a_live_dashboard(jupyter_lab, page, artifacts):

@@ -107,3 +107,22 @@ def test_a_dashboard_stops_with_its_lab():
     assert wait_until(lambda: d.ticks >= 2)
     lab.close()
     assert wait_until(lambda: d._thread is None or not d._thread.is_alive(), timeout=5)
+
+
+def test_a_panel_no_front_end_confirms_gets_a_fresh_widget_a_few_times(lab, monkeypatch):
+    """With no browser, no edit is ever confirmed: each panel is replaced at most MAX_SWAPS times,
+    each time later, and the replacement shows the same figure in the same grid cell."""
+    import tao_lab.widgets.dashboard as D
+
+    monkeypatch.setattr(D, "UNCONFIRMED_S", 0.3)
+    d = lab.dashboard(refresh=0.1, panels=("weights", "emission"))
+    try:
+        first = d.widgets["weights"]
+        assert wait_until(lambda: d.swaps.get("weights", 0) == D.MAX_SWAPS, timeout=15), d.swaps
+        new = d.widgets["weights"]
+        assert new is not first and d._cells["weights"].children == (new,)
+        assert new.data[0].type == first.data[0].type and len(new.data) == len(first.data)
+        time.sleep(1.0)
+        assert d.swaps["weights"] == D.MAX_SWAPS and d.error is None
+    finally:
+        d.close()

@@ -401,7 +401,7 @@ def test_figures_share_the_house_theme():
             F.build_cumulative_emission(make_history()), F.build_stake(make_mg()), F.empty_figure("x")]
     for fig in figs:
         assert 300 <= fig.layout.height <= 380
-        assert fig.layout.margin.t <= 60 and fig.layout.template.layout.paper_bgcolor == "white"
+        assert fig.layout.margin.t <= 70 and fig.layout.template.layout.paper_bgcolor == "white"
 
 
 def test_empty_figure():

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 __all__ = ["empty_figure", "uid_color"]
 
 TEMPLATE = "plotly_white"
-MARGIN = {"l": 56, "r": 24, "t": 52, "b": 44}
+MARGIN = {"l": 56, "r": 24, "t": 64, "b": 44}  # t: room for a title and its subtitle line
 FONT = {"size": 12}
 #: alpha of every uid's colour when nothing is highlighted / of the highlighted uid / of the others
 ALPHA, ALPHA_ON, ALPHA_OFF = 0.85, 1.0, 0.4
@@ -88,6 +88,11 @@ def message(text: str) -> dict:
 def house_title(text: str) -> dict:
     """The house title: ``text`` at the top left, a little larger than the body."""
     return {"text": text, "font": {"size": 14}, "x": 0.01, "xanchor": "left"}
+
+
+def subtitle(text: str) -> str:
+    """A smaller grey second title line (panels are ~480 px wide: one line holds ~45 characters)."""
+    return f"<br><span style='font-size:11px;color:#555'>{text}</span>"
 
 
 def base_layout(key: str, *, height: int, **axes) -> dict:

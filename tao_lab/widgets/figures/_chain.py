@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ._base import (
-    ALPHA_OFF, OUTLINE, Spec, apply, base_layout, figure, house_title, message, outline_widths, rgba, uid_color,
-    uid_colors,
+    ALPHA_OFF, OUTLINE, Spec, apply, base_layout, figure, house_title, message, outline_widths, rgba, subtitle,
+    uid_color, uid_colors,
 )
 
 __all__ = [
@@ -103,7 +103,7 @@ def _weights_spec(mg, highlight: int | None) -> Spec:
         notes = [message("no neurons yet")]
     elif not z.any():
         notes = [message("no weights set yet")]
-    title = f"Weights W{_at_block(mg)} (rows sum to 1); top: consensus C and weight kappa clipped above it"
+    title = f"Weights W{_at_block(mg)}" + subtitle("rows sum to 1 · top: consensus C, weight clipped by kappa")
     return Spec(_WEIGHTS_BASE, traces, {"title": house_title(title), "annotations": notes, "shapes": shapes})
 
 
@@ -149,7 +149,8 @@ def _emission_spec(mg, highlight: int | None) -> Spec:
          "hovertemplate": "%{x}: emission %{y:.4g} TAO<extra></extra>"},
     ]
     notes = [] if len(uids) else [message("no neurons yet")]
-    title = f"Incentive and dividends (top) and emission E in TAO (bottom) per uid, last epoch{_at_block(mg)}"
+    title = f"Incentive, dividends, emission, last epoch{_at_block(mg)}" + subtitle(
+        "top: I and D (fractions) · bottom: E per uid (TAO)")
     return Spec(_EMISSION_BASE, traces, {"title": house_title(title), "annotations": notes})
 
 
@@ -192,7 +193,7 @@ def _stake_spec(mg, balances: Mapping[str, float] | None, highlight: int | None)
          "hovertemplate": "%{x}: validator, %{y:.4g} TAO<extra></extra>"},
     ]
     base = _STAKE_BASE
-    title = f"Stake S per uid (TAO){_at_block(mg)}; ▼ validator permit"
+    title = f"Stake S per uid (TAO){_at_block(mg)}" + subtitle("▼ validator permit")
     if balances is not None:
         base = _STAKE_BALANCES_BASE
         labels = [str(k) for k in balances]
@@ -268,7 +269,7 @@ def _cumulative_spec(history, highlight: int | None, max_uids: int) -> Spec:
     base = base_layout("cumulative_emission", height=320, xaxis={"title": {"text": "block (epoch)"}},
                        yaxis={"title": {"text": "cumulative E (TAO)"}, "rangemode": "tozero"})
     total = float(table.iloc[-1].sum()) if len(table) else 0.0
-    title = f"Cumulative emission per uid, stacked (TAO): {total:.4g} TAO over {len(blocks)} epochs"
+    title = f"Cumulative emission: {total:.4g} TAO over {len(blocks)} epochs" + subtitle("stacked per uid, TAO")
     notes = [] if traces else [message("no epochs recorded yet")]
     return Spec(base, traces, {"title": house_title(title), "annotations": notes})
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ._base import ALPHA_OFF, Spec, apply, base_layout, figure, house_title, message, rgba, uid_color
+from ._base import ALPHA_OFF, Spec, apply, base_layout, figure, house_title, message, rgba, subtitle, uid_color
 
 __all__ = ["build_routing", "build_scores", "update_routing", "update_scores"]
 
@@ -86,8 +86,8 @@ def _latency_colors(latency_ms: np.ndarray, alpha: np.ndarray) -> list[str]:
 def _routing_spec(events, last_steps: int, highlight: int | None) -> Spec:
     table = routing_table(events, last_steps)
     base = base_layout("routing", height=380)
-    title = (f"Routing: queries per validator → miner over the last {last_steps} steps "
-             "(colour: latency, green fastest → orange slowest; red: timeouts)")
+    title = "Routing: queries, validator → miner" + subtitle(
+        f"last {last_steps} steps · green fastest → orange slowest · red: timeouts")
     validators = np.unique(table["validator_uid"].to_numpy())
     miners = np.unique(table["miner_uid"].to_numpy())
     labels = [f"V{v}" for v in validators] + [f"M{m}" for m in miners]
@@ -191,9 +191,8 @@ def _scores_spec(events, highlight: int | None, max_lines: int) -> Spec:
             "opacity": 1.0 if on or highlight is None else ALPHA_OFF,
             "hovertemplate": f"V{v}→M{m}<br>block %{{x}}<br>score %{{y:.4f}}<extra></extra>",
         })
-    title = "Validators' moving-average score of each miner (line colour: miner, dash: validator)"
-    if len(traces) < len(pairs):
-        title += f" — top {len(traces)} of {len(pairs)} lines"
+    shown = f" · top {len(traces)} of {len(pairs)} lines" if len(traces) < len(pairs) else ""
+    title = "Validators' moving-average scores" + subtitle(f"colour: miner · dash: validator{shown}")
     base = base_layout("scores", height=340, xaxis={"title": {"text": "block"}},
                        yaxis={"title": {"text": "score (moving average)"}},
                        legend={"font": {"size": 11}, "groupclick": "toggleitem"})
