@@ -19,14 +19,7 @@ LAB_FLAGS := --ip=127.0.0.1 \
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# A placeholder until the real quickstart lands; never overwrites an existing notebook.
-$(QUICKSTART):
-	@mkdir -p $(@D)
-	@printf '%s\n' '{"cells": [{"cell_type": "markdown", "id": "quickstart-coming", "metadata": {},' \
-	  '"source": ["Quickstart: coming"]}], "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)",' \
-	  '"language": "python", "name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}' > $@
-
-lab: $(BIN)/python $(QUICKSTART)
+lab: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	@# default_url makes the printed URL (with its token) open the quickstart itself
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab $(QUICKSTART) $(LAB_FLAGS) --LabApp.default_url=/lab/tree/$(notdir $(QUICKSTART))

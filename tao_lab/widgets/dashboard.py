@@ -63,7 +63,7 @@ class Dashboard(w.VBox):
         start: begin updating at once (default); `stop` ends it, `start` resumes.
     """
 
-    def __init__(self, lab, *, refresh: float = 0.5, panels=PANELS, panel_width: int = 480, start: bool = True):
+    def __init__(self, lab, *, refresh: float = 0.5, panels=PANELS, panel_width: int = 440, start: bool = True):
         from ..errors import InputError
 
         unknown = [p for p in panels if p not in PANELS]
