@@ -31,7 +31,8 @@ def test_a_lab_is_a_working_network(lab):
     validator = lab.uid("validator0")
     assert mg.validator_permit[validator] and mg.D[validator] > 0.99  # the only validator earns the dividends
     assert mg.I[miners].sum() > 0.99 and mg.E[miners].sum() > 0  # miners earn what Yuma pays for
-    assert np.count_nonzero(mg.W[validator]) >= 2  # weights on chain come from the validator's scores
+    # weights on chain come from the validator's scores: on miners, most on the trained one (miner2)
+    assert mg.W[validator].sum() > 0.99 and int(np.argmax(mg.W[validator])) in miners
     states = lab.neurons().set_index("name")["state"]
     assert (states == "running").all(), states
     kinds = {e["kind"] for e in lab.events.since(0)[0]}
