@@ -18,6 +18,7 @@ import time
 import ipywidgets as w
 
 from . import figures as F
+from ._live import FrontEndWatch
 from ._static import figures_html, with_static_html
 
 __all__ = ["Dashboard"]
@@ -26,31 +27,12 @@ log = logging.getLogger("tao_lab.widgets.dashboard")
 
 BLOCK_TIMES = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 PANELS = ("routing", "scores", "weights", "emission", "cumulative", "stake")
-UNCONFIRMED_S = 8.0  # a panel whose edits no front end confirmed for this long gets a fresh widget
-MAX_SWAPS = 3
-INITIAL_STATE_EVERY_S = 1.0  # how stale a front end that connects late may find a panel, at most
 NO_UID = -1  # the highlight dropdown's "none" (a None value shows as a blank dropdown)
 #: events the routing panel reads per tick: enough for its last steps of every validator
 ROUTING_WINDOW = 4_000
 _TITLES = {"routing": "Routing", "scores": "Scores", "weights": "Weights and consensus",
            "emission": "Incentive, dividends, emission", "cumulative": "Cumulative emission",
            "stake": "Stake"}
-
-
-def _refresh_initial_state(fig) -> None:
-    """Make the state a FigureWidget's front end starts from equal to the figure now.
-
-    plotly sends a FigureWidget's changes as messages (restyle, add traces, ...) and keeps the state
-    a new view starts from as it was at construction. A front end that connects after some changes
-    (Voila renders while the notebook still runs; a page reloaded later) never sees them: it showed
-    stale panels and errors such as "trace index (0) is out of bounds". Until a view acknowledges
-    the last edit, the starting state is kept current instead (plotly's private traits, read at
-    plotly 6-7).
-    """
-    from copy import deepcopy
-
-    fig._widget_data = deepcopy(fig._data)
-    fig._widget_layout = deepcopy(fig._layout_obj._props)
 
 
 class Dashboard(w.VBox):
@@ -80,9 +62,8 @@ class Dashboard(w.VBox):
         self._cursor = 0
         self._events: list[dict] = []
         self._seen: dict[str, object] = {}
-        self._refreshed: dict[str, float] = {}  # when each panel's initial state was last brought up to date
-        self._unconfirmed: dict[str, float] = {}  # since when each panel's edits wait for a front end
-        self.swaps: dict[str, int] = {}  # panels replaced by a fresh FigureWidget (see _update)
+        self._watch = FrontEndWatch()  # late or failed front ends (see tao_lab.widgets._live)
+        self.swaps = self._watch.swaps  # panels replaced by a fresh FigureWidget, by name
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
         self._wake = threading.Event()
@@ -233,20 +214,7 @@ class Dashboard(w.VBox):
         if fig is None:
             return
         fn(fig, data, highlight=self.highlight)
-        if not (fig._layout_edit_in_process or fig._trace_edit_in_process):
-            self._unconfirmed.pop(panel, None)  # a front end applied the last edit
-            return
-        now = time.monotonic()
-        if now - self._refreshed.get(panel, 0.0) >= INITIAL_STATE_EVERY_S:  # deep copies: not every tick
-            self._refreshed[panel] = now
-            _refresh_initial_state(fig)
-        # No front end has confirmed an edit for a while: none is showing the panel yet, or its view
-        # failed to start (anywidget gives a model 2 s to load plotly.js, then drops its messages; on a
-        # loaded machine some panels froze in Voila). A fresh FigureWidget starts a fresh view; a few
-        # tries, further apart each time, so a notebook with no front end at all pays little.
-        since = self._unconfirmed.setdefault(panel, now)
-        swaps = self.swaps.get(panel, 0)
-        if swaps < MAX_SWAPS and now - since > UNCONFIRMED_S * 2 ** swaps:
+        if self._watch.after_update(panel, fig):
             self._swap(panel)
 
     def _swap(self, panel: str) -> None:
@@ -256,8 +224,7 @@ class Dashboard(w.VBox):
         new = go.FigureWidget(old)
         self.widgets[panel] = new
         self._cells[panel].children = (new,)
-        self.swaps[panel] = self.swaps.get(panel, 0) + 1
-        self._unconfirmed.pop(panel, None)
+        self._watch.swapped(panel)
         if panel in ("emission", "stake"):
             self._wire_clicks()
         old.close()

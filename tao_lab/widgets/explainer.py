@@ -25,6 +25,7 @@ import numpy as np
 from ..consensus import EpochContext, EpochParams, EpochResult, epoch
 from ..errors import InputError
 from . import explain_figures as F
+from ._live import FrontEndWatch
 from ._static import figures_html, with_static_html
 
 __all__ = ["Explainer", "params_from_hyperparameters", "bench_rows"]
@@ -152,12 +153,14 @@ class Explainer(w.VBox):
         if focus is not None:
             self._set_focus(int(focus))
         self.figures = self._build_figures()
+        self._watch = FrontEndWatch()
         self.text = w.HTML(self._describe_now(), layout=w.Layout(min_height="2.5em"))
         self._syncing = False
         self._make_controls()
         # a cell per step, as wide as its figure (F.WIDTH px; a FigureWidget does not follow its cell)
-        steps = [w.VBox([w.HTML(STEPS[name]), fig], layout=w.Layout(width=f"{F.WIDTH}px"))
-                 for name, fig in self.figures.items()]
+        self._cells = {name: w.VBox([w.HTML(STEPS[name]), fig], layout=w.Layout(width=f"{F.WIDTH}px"))
+                       for name, fig in self.figures.items()}
+        steps = list(self._cells.values())
         grid = w.GridBox(steps, layout=w.Layout(grid_template_columns=_COLUMNS, grid_gap="6px 16px", width="100%"))
         super().__init__([self.controls, self.text, grid], layout=w.Layout(width="100%"))
         self.add_class("tao-lab-explainer")
@@ -291,7 +294,15 @@ class Explainer(w.VBox):
     def _update_figures(self) -> None:
         args, kwargs = self._figure_args(), self._figure_kwargs()
         for name, fn in self._BUILDERS.items():
-            getattr(F, f"update_{fn}")(self.figures[name], *args[name], **kwargs[name])
+            fig = self.figures[name]
+            getattr(F, f"update_{fn}")(fig, *args[name], **kwargs[name])
+            if self._watch.after_update(name, fig):  # no view confirmed it: a fresh widget (tao_lab.widgets._live)
+                import plotly.graph_objects as go
+
+                self.figures[name] = go.FigureWidget(fig)
+                self._cells[name].children = (self._cells[name].children[0], self.figures[name])
+                self._watch.swapped(name)
+                fig.close()
 
     # ------------------------------------------------------------------ controls
 

@@ -112,7 +112,7 @@ def test_a_dashboard_stops_with_its_lab():
 def test_a_panel_no_front_end_confirms_gets_a_fresh_widget_a_few_times(lab, monkeypatch):
     """With no browser, no edit is ever confirmed: each panel is replaced at most MAX_SWAPS times,
     each time later, and the replacement shows the same figure in the same grid cell."""
-    import tao_lab.widgets.dashboard as D
+    import tao_lab.widgets._live as D
 
     monkeypatch.setattr(D, "UNCONFIRMED_S", 0.3)
     d = lab.dashboard(refresh=0.1, panels=("weights", "emission"))
