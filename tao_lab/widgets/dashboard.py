@@ -97,6 +97,7 @@ class Dashboard(w.VBox):
         self.uid_select = w.Dropdown(options=self._uid_options(mg), value=NO_UID, description="Highlight",
                                      layout=w.Layout(width="210px"))
         self.message = w.HTML("")
+        self.message.add_class("tao-lab-message")  # refresh errors and control feedback
         devnet = lab.is_devnet
         for control in (self.pause_button, self.block_time, self.epoch_button, self.miner_button):
             control.disabled = not devnet

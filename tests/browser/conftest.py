@@ -181,6 +181,23 @@ class LabServer(_Server):
         with urllib.request.urlopen(f"{self.url}/api/{path}?token={self.token}", timeout=10) as r:
             return json.load(r)
 
+    def shutdown_kernels(self, timeout: float = 30.0) -> None:
+        """Shut down every kernel of this server and wait until they are gone.
+
+        A kernel left running from one test (its lab: a devnet, neurons, a dashboard thread) would
+        load a 2-core machine through the next test, so each test that uses the shared server ends here.
+        """
+        for kernel in self.api("kernels"):
+            req = urllib.request.Request(f"{self.url}/api/kernels/{kernel['id']}?token={self.token}", method="DELETE")
+            try:
+                urllib.request.urlopen(req, timeout=timeout).close()
+            except urllib.error.HTTPError as exc:
+                if exc.code != 404:  # already gone
+                    raise
+        deadline = time.monotonic() + timeout
+        while self.api("kernels") and time.monotonic() < deadline:
+            time.sleep(0.2)
+
     def open_notebook(self, page, path: str | Path, timeout_ms: int = 60_000) -> None:
         """Open a notebook in Lab and wait until its kernel is idle (the splash screen gone first)."""
         page.goto(self.notebook_url(path))
@@ -286,9 +303,18 @@ def jupyter_lab_factory(tmp_path_factory, artifacts):
 
 
 @pytest.fixture(scope="session")
-def jupyter_lab(jupyter_lab_factory) -> LabServer:
-    """One JupyterLab for the session, on a tmp copy of notebooks/ (write test notebooks into ``root_dir``)."""
+def _shared_jupyter_lab(jupyter_lab_factory) -> LabServer:
     return jupyter_lab_factory()
+
+
+@pytest.fixture
+def jupyter_lab(_shared_jupyter_lab) -> LabServer:
+    """One JupyterLab for the session, on a tmp copy of notebooks/ (write test notebooks into ``root_dir``).
+
+    The server is shared; the kernels a test started are shut down when it ends.
+    """
+    yield _shared_jupyter_lab
+    _shared_jupyter_lab.shutdown_kernels()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -42,8 +42,13 @@ def assert_live(page, artifacts, name: str) -> None:
     artifacts.screenshot(page, f"{name}-1")
     time.sleep(3)
     # a loaded 2-core machine (kernel, neurons, chromium) can stall a refresh for a few seconds
-    page.wait_for_function(f"parseInt(document.querySelector('.tao-lab-block').innerText) > {first_block}",
-                           timeout=20_000)
+    try:
+        page.wait_for_function(f"parseInt(document.querySelector('.tao-lab-block').innerText) > {first_block}",
+                               timeout=30_000)
+    except Exception as exc:
+        artifacts.screenshot(page, f"{name}-stalled")
+        message = page.locator(".tao-lab-message").first.inner_text()
+        raise AssertionError(f"the block stayed at {first_block} for 30 s; dashboard message: {message!r}") from exc
     second_block, second_bars, second = block_number(page), emission_bars(page), panel_state(page)
     artifacts.screenshot(page, f"{name}-2")
     assert second_block > first_block, (first_block, second_block)
