@@ -649,9 +649,10 @@ def _warm_up_widgets() -> None:
     def load():
         try:
             import ipywidgets  # noqa: F401
-            import plotly.graph_objects as go
 
-            go.FigureWidget  # noqa: B018 - the attribute access is the import
+            from .widgets._plotly import _widget_class
+
+            _widget_class()  # imports go.FigureWidget and reads plotly's widget bundle
         except Exception:  # widgets are optional for a lab used from a script
             pass
 

@@ -19,6 +19,7 @@ import ipywidgets as w
 
 from . import figures as F
 from ._live import FrontEndWatch
+from ._plotly import figure_widget
 from ._static import figures_html, with_static_html
 
 __all__ = ["Dashboard"]
@@ -79,9 +80,7 @@ class Dashboard(w.VBox):
             "cumulative": F.build_cumulative_emission(lab.history()),
             "stake": F.build_stake(mg),
         }
-        import plotly.graph_objects as go
-
-        self.widgets = {name: go.FigureWidget(self.figures[name]) for name in self.panels}
+        self.widgets = {name: figure_widget(self.figures[name]) for name in self.panels}
         for fig in self.widgets.values():  # a fixed width: a FigureWidget does not follow its grid cell
             fig.layout.width = int(panel_width)
         self._wire_clicks()
@@ -219,10 +218,8 @@ class Dashboard(w.VBox):
             self._swap(panel)
 
     def _swap(self, panel: str) -> None:
-        import plotly.graph_objects as go
-
         old = self.widgets[panel]
-        new = go.FigureWidget(old)
+        new = figure_widget(old)
         self.widgets[panel] = new
         self._cells[panel].children = (new,)
         self._watch.swapped(panel)

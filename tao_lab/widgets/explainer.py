@@ -26,6 +26,7 @@ from ..consensus import EpochContext, EpochParams, EpochResult, epoch
 from ..errors import InputError
 from . import explain_figures as F
 from ._live import FrontEndWatch
+from ._plotly import figure_widget
 from ._static import figures_html, with_static_html
 
 __all__ = ["Explainer", "params_from_hyperparameters", "bench_rows"]
@@ -287,9 +288,7 @@ class Explainer(w.VBox):
         return {name: getattr(F, f"build_{fn}")(*args[name], **kwargs[name]) for name, fn in self._BUILDERS.items()}
 
     def _build_figures(self) -> dict:
-        import plotly.graph_objects as go
-
-        return {name: go.FigureWidget(fig) for name, fig in self.build_figures().items()}
+        return {name: figure_widget(fig) for name, fig in self.build_figures().items()}
 
     def _update_figures(self) -> None:
         args, kwargs = self._figure_args(), self._figure_kwargs()
@@ -297,9 +296,7 @@ class Explainer(w.VBox):
             fig = self.figures[name]
             getattr(F, f"update_{fn}")(fig, *args[name], **kwargs[name])
             if self._watch.after_update(name, fig):  # no view confirmed it: a fresh widget (tao_lab.widgets._live)
-                import plotly.graph_objects as go
-
-                self.figures[name] = go.FigureWidget(fig)
+                self.figures[name] = figure_widget(fig)
                 self._cells[name].children = (self._cells[name].children[0], self.figures[name])
                 self._watch.swapped(name)
                 fig.close()
