@@ -18,7 +18,7 @@ import hashlib
 import ipaddress
 import struct
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
 
@@ -416,8 +416,23 @@ class _Item:
     optional: bool
     default: bytes
     decode_fast: object  # callable or None
+    _keys: dict = field(default_factory=dict, repr=False)  #: params -> key, reused at every sync
 
     def key(self, params) -> bytes:
+        """The storage key of ``params`` (a sync asks for the same per-uid keys every block: cached)."""
+        params = tuple(bytes(p) if isinstance(p, (bytearray, memoryview, list)) else p for p in params)
+        try:
+            found = self._keys.get(params)
+        except TypeError:  # an unhashable key part: build it each time
+            return self._build_key(params)
+        if found is None:
+            found = self._build_key(params)
+            if len(self._keys) >= 65_536:  # bounded: a long session across many subnets
+                self._keys.clear()
+            self._keys[params] = found
+        return found
+
+    def _build_key(self, params) -> bytes:
         if len(params) != len(self.hashers):
             raise InputError("params", f"{self.name} takes {len(self.hashers)} keys, got {len(params)}")
         out = [self.prefix]
