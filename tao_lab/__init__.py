@@ -32,3 +32,13 @@ __all__ = ["TaoLabError", "InputError", *_LAZY]
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
+
+
+def _jupyter_labextension_paths() -> list[dict]:
+    """Where JupyterLab finds the TAO Lab sidebar (built into ``tao_lab/labextension``)."""
+    return [{"src": "labextension", "dest": "tao-lab"}]
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """The server extension (REST API for the sidebar) lives in `tao_lab.server`; docs/server.md."""
+    return [{"module": "tao_lab.server"}]

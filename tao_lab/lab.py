@@ -63,9 +63,11 @@ class _Member:
     stake_tao: float = 0.0
 
 
-def _shutdown(supervisor, devnet, connections) -> None:
+def _shutdown(supervisor, devnet, connections, publishers) -> None:
     """Run by the lab's finalizer (close, collection, interpreter exit): stop neurons, then the chain."""
     try:
+        for publisher in publishers:  # the registry entry goes first: the sidebar shows no dying lab
+            publisher.close()
         supervisor.close()
     finally:
         for sub in connections:
@@ -90,7 +92,9 @@ class Lab:
     """A network in a notebook: a chain, a subnet, miners, validators, and views of them.
 
     Args:
-        url: a subtensor node to use (``ws://...``); None (default) starts the embedded devnet.
+        url: a subtensor node to use (``ws://...``); None (default) starts the embedded devnet;
+            ``"shared"`` uses the devnet this Jupyter server runs for all its notebooks (started
+            from the TAO Lab sidebar; docs/server.md).
         data_dir: keep the devnet's chain in this folder, so it survives kernel restarts.
         block_time: seconds between devnet blocks (default 0.25).
         mode: how neurons run: ``"thread"`` (inside this process; the default without a GPU),
@@ -105,6 +109,12 @@ class Lab:
 
     def __new__(cls, url: str | None = None, *, data_dir=None, block_time: float = 0.25, mode: str = "auto",
                 funder=None, log_dir=None, reuse: bool = True):
+        shared = None
+        if url == "shared":
+            from .server.publish import resolve_shared
+
+            shared = resolve_shared()
+            url = shared["chain"]["url"]  # the key: a shared devnet started again is another chain
         key = (url, os.fspath(data_dir) if data_dir is not None else None, float(block_time), mode)
         if reuse:
             with _LABS_LOCK:
@@ -113,6 +123,7 @@ class Lab:
                     return lab
         lab = super().__new__(cls)
         lab._key = key
+        lab._shared_entry = shared
         lab._initialised = False
         return lab
 
@@ -132,10 +143,17 @@ class Lab:
         self.block_time = float(block_time)
         self.mode = _auto_mode() if mode == "auto" else mode
         self.devnet = None
+        self._shared = self._shared_entry is not None
+        self._shared_devnet_pid = self._shared_entry["chain"].get("devnet_pid") if self._shared else None
+        if self._shared:
+            if data_dir is not None:
+                raise InputError("data_dir", "the shared devnet keeps its own chain; data_dir is for Lab()'s own devnet")
+            url = self._shared_entry["chain"]["url"]
         if url is None:
             from .node.devnet import Devnet
 
-            self.devnet = Devnet(block_time=self.block_time, data_dir=data_dir).start()
+            # publish=False: the lab's registry entry names its devnet, a second entry would repeat it
+            self.devnet = Devnet(block_time=self.block_time, data_dir=data_dir, publish=False).start()
             url = self.devnet.url
         elif data_dir is not None:
             raise InputError("data_dir", "data_dir keeps the embedded devnet's chain; a lab on a url uses that node's")
@@ -152,11 +170,22 @@ class Lab:
         self._recorder = None
         self._recorded_epoch = 0
         self._paused = False
-        self._finalizer = weakref.finalize(self, _shutdown, self.supervisor, self.devnet, self._connections)
+        self._publishers: list = []
+        self._finalizer = weakref.finalize(self, _shutdown, self.supervisor, self.devnet, self._connections,
+                                           self._publishers)
         self._initialised = True
         if reuse:
             with _LABS_LOCK:
                 _LABS[self._key] = self
+        from .server.publish import start_lab_publisher
+
+        publisher = start_lab_publisher(self)  # in a Jupyter kernel: the TAO Lab sidebar lists this lab
+        if publisher is not None:
+            self._publishers.append(publisher)
+
+    def _publish_soon(self) -> None:
+        for publisher in self._publishers:
+            publisher.poke()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -334,6 +363,7 @@ class Lab:
         if start:
             for name in names:
                 self.supervisor.start(name)
+        self._publish_soon()
         return [self._members[name].uid for name in names]
 
     def _register(self, wallet, netuid: int, stake_tao: float) -> int:
@@ -373,6 +403,7 @@ class Lab:
     def remove(self, name: str) -> None:
         """Stop a neuron (it stays registered on chain, as a miner that went offline does)."""
         self.supervisor.stop(name)
+        self._publish_soon()
 
     @property
     def miners(self) -> list[str]:
@@ -616,7 +647,7 @@ class Lab:
     def __repr__(self) -> str:
         if self.closed:
             return "Lab(closed)"
-        where = "devnet" if self.devnet is not None else "node"
+        where = "devnet" if self.devnet is not None else ("shared devnet" if self._shared else "node")
         subnet = f"subnet {self.netuid}" if self.netuid is not None else "no subnet yet"
         return (f"Lab({where} {self.url}, {subnet}, {len(self.miners)} miners, {len(self.validators)} validators, "
                 f"{self.mode} mode{', paused' if self._paused else ''})")

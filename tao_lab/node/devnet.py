@@ -50,6 +50,9 @@ class Devnet:
         in_process: run the node in a thread of this process instead of a subprocess (tests,
             debugging). A subprocess keeps a crash or a long computation out of the kernel.
         timeout: seconds to wait for the node to listen.
+        publish: list the running node in the Jupyter registry, so the TAO Lab sidebar shows it
+            (docs/server.md). None (default): when in a Jupyter kernel or with
+            ``TAO_LAB_REGISTRY_DIR`` set; a `Lab` passes False (its own entry covers its devnet).
 
     The node subprocess never outlives this process: `stop`, garbage collection of the `Devnet`
     and interpreter exit (a `weakref.finalize`) terminate it, and the node itself watches this
@@ -59,7 +62,8 @@ class Devnet:
     """
 
     def __init__(self, port: int = 0, block_time: float = 0.25, instant: bool = False, manual: bool = False,
-                 data_dir: str | os.PathLike | None = None, in_process: bool = False, timeout: float = 30.0):
+                 data_dir: str | os.PathLike | None = None, in_process: bool = False, timeout: float = 30.0,
+                 publish: bool | None = None):
         if instant and manual:
             raise ValueError("choose at most one of instant and manual")
         self.port = port
@@ -68,12 +72,14 @@ class Devnet:
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
         self.in_process = in_process
         self.timeout = timeout
+        self.publish = publish
         self.url: str | None = None
         self._proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle = None
         self._finalizer: weakref.finalize | None = None
+        self._unpublish: weakref.finalize | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -85,7 +91,17 @@ class Devnet:
             self._start_thread()
         else:
             self._start_process()
+        self._publish()
         return self
+
+    def _publish(self) -> None:
+        if self.publish is False:
+            return
+        from ..server.publish import _unpublish, publish_devnet
+
+        pub = publish_devnet(self, force=bool(self.publish))
+        if pub is not None:
+            self._unpublish = weakref.finalize(self, _unpublish, pub)
 
     @property
     def running(self) -> bool:
@@ -100,6 +116,9 @@ class Devnet:
 
     def stop(self) -> None:
         """Stop the node (idempotent)."""
+        if self._unpublish is not None:
+            self._unpublish()
+            self._unpublish = None
         if self._finalizer is not None:
             self._finalizer()  # _stop_process, once: a finalizer runs at most one time
             self._finalizer = None
