@@ -42,33 +42,56 @@ def event_frame(events: Iterable[Mapping] | pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- routing
 
+def _query_arrays(events):
+    """(kind code, block, validator uid, miner uid, latency s) of the query events, as numpy arrays
+    (kind code = index in `_QUERY_KINDS`); rows without a miner or a block are dropped."""
+    if isinstance(events, pd.DataFrame):
+        df = event_frame(events)
+        kind = df["kind"].map({k: i for i, k in enumerate(_QUERY_KINDS)}).to_numpy(dtype=float, na_value=np.nan)
+        arrays = [kind] + [df[c].to_numpy(dtype=float) for c in ("block", "validator_uid", "miner_uid", "latency_s")]
+    else:  # a list of dicts: read the five fields straight, no DataFrame (this runs at every dashboard tick)
+        code = {k: i for i, k in enumerate(_QUERY_KINDS)}
+        rows = [(code[e["kind"]], e.get("block"), e.get("validator_uid"), e.get("miner_uid"), e.get("latency_s"))
+                for e in events if e.get("kind") in code]
+        nan = float("nan")
+        arrays = [np.array([nan if x is None else float(x) for x in col], dtype=float) for col in zip(*rows)] \
+            if rows else [np.empty(0)] * 5
+    kind, block, vali, miner, latency = arrays
+    keep = ~np.isnan(kind) & ~np.isnan(miner) & ~np.isnan(block) & ~np.isnan(vali)
+    return kind[keep].astype(np.int64), block[keep], vali[keep], miner[keep], latency[keep]
+
+
 def routing_table(events, last_steps: int = DEFAULT_LAST_STEPS) -> pd.DataFrame:
     """Per (validator_uid, miner_uid) over each validator's last ``last_steps`` routing blocks:
     ``queries``, ``timeouts``, ``answered`` (counts) and ``latency_ms`` (mean over responses, NaN if none).
 
     A query is a ``route`` event; where a log holds only outcomes, responses plus timeouts count instead.
+    Rows are sorted by validator, then miner.
     """
-    df = event_frame(events)
-    df = df[df["kind"].isin(_QUERY_KINDS) & df["miner_uid"].notna() & df["block"].notna()]
+    kind, block, vali, miner, latency = _query_arrays(events)
     cols = ["validator_uid", "miner_uid", "queries", "timeouts", "answered", "latency_ms"]
-    if df.empty:
+    if not len(kind):
         return pd.DataFrame({c: pd.Series(dtype="int64" if c != "latency_ms" else float) for c in cols})
     # a step is one block of one validator: keep each validator's newest `last_steps` blocks
-    step = df.groupby("validator_uid")["block"].rank(method="dense", ascending=False)
-    df = df[step <= last_steps]
-    keys = ["validator_uid", "miner_uid"]
-    counts = df.groupby(keys + ["kind"]).size().unstack("kind", fill_value=0)
-    counts = counts.reindex(columns=list(_QUERY_KINDS), fill_value=0)
-    latency = df[df["kind"] == "response"].groupby(keys)["latency_s"].mean() * 1e3
-    out = pd.DataFrame({
-        "queries": np.maximum(counts["route"], counts["response"] + counts["timeout"]),
-        "timeouts": counts["timeout"],
-    })
-    out["answered"] = out["queries"] - out["timeouts"]
-    out["latency_ms"] = latency.reindex(out.index)
-    out = out.reset_index()
-    out[keys] = out[keys].astype("int64")
-    return out[cols]
+    keep = np.zeros(len(kind), dtype=bool)
+    for v in np.unique(vali):
+        mine = vali == v
+        blocks = np.unique(block[mine])
+        keep |= mine & (block >= blocks[-last_steps:][0])
+    kind, vali, miner, latency = kind[keep], vali[keep].astype(np.int64), miner[keep].astype(np.int64), latency[keep]
+    pairs, link = np.unique(np.stack([vali, miner], axis=1), axis=0, return_inverse=True)
+    link = link.reshape(-1)
+    counts = np.zeros((len(pairs), len(_QUERY_KINDS)), dtype=np.int64)
+    np.add.at(counts, (link, kind), 1)
+    responded = (kind == 1) & ~np.isnan(latency)
+    total = np.bincount(link[responded], weights=latency[responded], minlength=len(pairs))
+    n = np.bincount(link[responded], minlength=len(pairs))
+    answered_at_all = np.bincount(link[kind == 1], minlength=len(pairs)) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        latency_ms = np.where(answered_at_all & (n > 0), total / n * 1e3, np.nan)
+    queries = np.maximum(counts[:, 0], counts[:, 1] + counts[:, 2])
+    return pd.DataFrame({"validator_uid": pairs[:, 0], "miner_uid": pairs[:, 1], "queries": queries,
+                         "timeouts": counts[:, 2], "answered": queries - counts[:, 2], "latency_ms": latency_ms})
 
 
 def _latency_colors(latency_ms: np.ndarray, alpha: np.ndarray) -> list[str]:
