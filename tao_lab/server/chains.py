@@ -121,13 +121,14 @@ class ChainReader:
     def detail(self, url: str) -> dict:
         """Block and subnets of a chain: netuid, tempo, n, last_epoch_block, next_epoch_in (blocks)."""
         def read(sub):
-            block = sub.block()
+            block = sub.block()  # every read at this block: the head moves while they run
             subnets = []
-            for netuid in sub.subnets():
-                tempo = int(sub.query(ST, "Tempo", [netuid]) or 0)
-                last = int(sub.query(ST, "LastEpochBlock", [netuid]) or 0)
-                subnets.append({"netuid": netuid, "tempo": tempo, "n": int(sub.query(ST, "SubnetworkN", [netuid]) or 0),
-                                "last_epoch_block": last,
+            added = sub.query_map(ST, "NetworksAdded", block=block)
+            for netuid in sorted(k for k, on in added if on and k != 0):
+                tempo = int(sub.query(ST, "Tempo", [netuid], block=block) or 0)
+                last = int(sub.query(ST, "LastEpochBlock", [netuid], block=block) or 0)
+                n = int(sub.query(ST, "SubnetworkN", [netuid], block=block) or 0)
+                subnets.append({"netuid": netuid, "tempo": tempo, "n": n, "last_epoch_block": last,
                                 "next_epoch_in": max(last + tempo - block, 0) if tempo else None})
             return {"block": block, "subnets": subnets}
 
