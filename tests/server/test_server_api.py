@@ -114,6 +114,24 @@ def test_a_bare_devnet_in_a_process_shows_up_with_its_chain(jupyter_server, monk
     assert jupyter_server.get("labs") == [] and jupyter_server.get("chains") == []
 
 
+def test_a_chain_whose_node_does_not_answer_is_a_502(jupyter_server, monkeypatch):
+    from kernel_tools import port_free
+
+    from tao_lab.server.registry import Publisher
+
+    monkeypatch.setenv("TAO_LAB_REGISTRY_DIR", str(jupyter_server.registry_dir))
+    port = next(p for p in range(47000, 47100) if port_free(p))
+    url = f"ws://127.0.0.1:{port}"
+    pub = Publisher("lab")
+    pub.publish({"url": url, "devnet_pid": None, "managed": False})
+    try:
+        for path in (f"chains/{chain_id(url)}", f"chains/{chain_id(url)}/neurons?netuid=1"):
+            status, body = jupyter_server.request("GET", path)
+            assert status == 502 and url in body["error"], (path, status, body)
+    finally:
+        pub.remove()
+
+
 # ------------------------------------------------------------------ a shared devnet and a kernel's lab
 
 
