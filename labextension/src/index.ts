@@ -3,6 +3,7 @@
  *
  * Every dependency is optional: Voila loads each installed lab extension too, and has no
  * ILabShell; without one the plugin does nothing (no "No provider for ILabShell" in Voila).
+ * For the same reason this module imports only packages Voila shares (not @jupyterlab/launcher).
  */
 import {
   ILabShell,
@@ -11,10 +12,10 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { addCommands, CATEGORY, CommandIDs } from './commands';
+import { addLauncherItems } from './launcher';
 import { DEFAULT_SETTINGS, TaoLabModel } from './model';
 import { PANEL_ID, TaoLabPanel } from './panel';
 
@@ -28,19 +29,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'The TAO Lab sidebar: devnets, subnets, neurons and GPUs of the notebooks on this server.',
   autoStart: true,
-  optional: [
-    ILabShell,
-    ISettingRegistry,
-    ICommandPalette,
-    ILauncher,
-    ILayoutRestorer
-  ],
+  optional: [ILabShell, ISettingRegistry, ICommandPalette, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     labShell: ILabShell | null,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    launcher: ILauncher | null,
     restorer: ILayoutRestorer | null
   ) => {
     if (!labShell) {
@@ -68,16 +62,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ]) {
       palette?.addItem({ command, category: CATEGORY });
     }
-    launcher?.add({
-      command: CommandIDs.newLabNotebook,
-      category: CATEGORY,
-      rank: 0
-    });
-    launcher?.add({
-      command: CommandIDs.openDashboard,
-      category: CATEGORY,
-      rank: 1
-    });
+    addLauncherItems(app).catch(reason =>
+      console.error('tao-lab: no launcher cards', reason)
+    );
 
     if (settingRegistry) {
       const apply = (settings: ISettingRegistry.ISettings) => {

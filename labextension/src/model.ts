@@ -12,6 +12,8 @@ import * as api from './api';
 export const POLL_MS = 1000;
 /** How often it retries while the server extension is missing or the server does not answer. */
 export const RETRY_MS = 5000;
+/** How long an info notice ("Devnet started ...") stays. */
+export const NOTICE_MS = 6000;
 
 /** One uid as the sidebar lists it: a chain row, or a lab neuron not registered yet (uid null). */
 export interface INeuronView {
@@ -19,6 +21,7 @@ export interface INeuronView {
   netuid: number;
   uid: number | null;
   role: string;
+  hotkey: string | null;
   name: string | null;
   lab: string | null;
   state: string | null;
@@ -111,17 +114,17 @@ export class TaoLabModel {
         block_time: this.settings.blockTime,
         port: this.settings.port
       });
-      this.notice = {
+      this._notify({
         kind: 'info',
         text: `Devnet started at ${state.url} (a block every ${state.block_time} s).`
-      };
+      });
     });
   }
 
   async stopDevnet(): Promise<void> {
     await this._act('devnet', async () => {
       await api.stopDevnet();
-      this.notice = { kind: 'info', text: 'Devnet stopped.' };
+      this._notify({ kind: 'info', text: 'Devnet stopped.' });
     });
   }
 
@@ -132,16 +135,29 @@ export class TaoLabModel {
   ): Promise<void> {
     await this._act(`${op}:${lab}/${name}`, async () => {
       await api.neuronCommand(lab, name, op);
-      this.notice = {
+      this._notify({
         kind: 'info',
         text: `${op === 'stop' ? 'Stopping' : 'Restarting'} ${name}: its kernel applies it within a second.`
-      };
+      });
     });
   }
 
   dismissNotice(): void {
     this.notice = null;
     this._changed.emit();
+  }
+
+  /** Show `notice`; an info notice goes away by itself after a few seconds, an error stays. */
+  private _notify(notice: INotice): void {
+    this.notice = notice;
+    window.clearTimeout(this._noticeTimer);
+    if (notice.kind === 'info') {
+      this._noticeTimer = window.setTimeout(() => {
+        if (this.notice === notice) {
+          this.dismissNotice();
+        }
+      }, NOTICE_MS);
+    }
   }
 
   dispose(): void {
@@ -162,7 +178,7 @@ export class TaoLabModel {
     try {
       await action();
     } catch (error) {
-      this.notice = { kind: 'error', text: describe(error) };
+      this._notify({ kind: 'error', text: describe(error) });
     } finally {
       this.pending.delete(key);
       this._changed.emit();
@@ -247,6 +263,7 @@ export class TaoLabModel {
   private _active = false;
   private _disposed = false;
   private _timer = 0;
+  private _noticeTimer = 0;
   private _inflight: Promise<void> | null = null;
   private _changed = new Signal<this, void>(this);
 }
@@ -272,6 +289,7 @@ export function mergeNeurons(
       netuid,
       uid: row.uid,
       role: row.role,
+      hotkey: row.hotkey,
       name: row.name,
       lab: row.lab,
       state: row.state,
@@ -292,6 +310,7 @@ export function mergeNeurons(
         netuid,
         uid: neuron.uid,
         role: neuron.role,
+        hotkey: neuron.hotkey,
         name: neuron.name,
         lab,
         state: neuron.state,

@@ -102,12 +102,12 @@ function Sidebar({ model, commands }: IProps): JSX.Element {
           <Section title="Notebooks">
             <div className="tao-lab-Actions">
               <button
-                className="jp-mod-styled tao-lab-Button"
+                className="jp-mod-styled tao-lab-Button tao-lab-mod-wide"
                 data-action="new-lab-notebook"
                 title="A new notebook with a lab on the shared devnet"
                 onClick={run(CommandIDs.newLabNotebook)}
               >
-                New lab notebook
+                + New lab notebook
               </button>
               <button
                 className="jp-mod-styled tao-lab-Button"
@@ -123,7 +123,7 @@ function Sidebar({ model, commands }: IProps): JSX.Element {
                 title="Open the dashboard in Voila, in a new browser tab"
                 onClick={run(CommandIDs.openDashboardVoila)}
               >
-                Dashboard in Voila ↗
+                In Voila ↗
               </button>
             </div>
           </Section>
@@ -236,8 +236,8 @@ function DevnetSection({ model, commands }: IProps): JSX.Element {
         </div>
         {devnet.running ? (
           <div className="tao-lab-Muted tao-lab-DevnetUrl">
-            <code>{devnet.url}</code> · {devnet.block_time} s/block · pid{' '}
-            {devnet.pid}
+            <code>{devnet.url}</code>
+            <br />a block every {devnet.block_time} s · pid {devnet.pid}
           </div>
         ) : (
           <div className="tao-lab-Muted">
@@ -276,8 +276,7 @@ function ChainView(props: {
   const labs = model.status!.labs.filter(l => chain.ref.labs.includes(l.id));
   const notebooks = labs
     .map(l => l.notebook)
-    .filter((n): n is string => !!n)
-    .join(', ');
+    .filter((n): n is string => !!n);
   return (
     <div
       className="tao-lab-Chain"
@@ -295,9 +294,12 @@ function ChainView(props: {
           </span>
         )}
       </div>
-      {notebooks && (
-        <div className="tao-lab-Muted tao-lab-ChainLabs">
-          used by {notebooks}
+      {notebooks.length > 0 && (
+        <div
+          className="tao-lab-Muted tao-lab-ChainLabs"
+          title={notebooks.join('\n')}
+        >
+          used by {notebooks.map(basename).join(', ')}
         </div>
       )}
       {chain.error && <div className="tao-lab-InlineError">{chain.error}</div>}
@@ -330,14 +332,20 @@ function SubnetView(props: {
         !error && <p className="tao-lab-Empty">No neurons registered.</p>
       ) : (
         <table className="tao-lab-Neurons">
+          <colgroup>
+            <col className="tao-lab-ColUid" />
+            <col />
+            <col className="tao-lab-ColInc" />
+            <col className="tao-lab-ColState" />
+          </colgroup>
           <thead>
             <tr>
               <th title="uid on the subnet">uid</th>
-              <th>neuron</th>
+              <th title="role (M miner, V validator), name and device">
+                neuron
+              </th>
               <th title="incentive: the share of miner emission">inc.</th>
               <th>state</th>
-              <th>device</th>
-              <th aria-label="actions" />
             </tr>
           </thead>
           <tbody>
@@ -375,32 +383,42 @@ function NeuronRow(props: {
       data-lab={n.lab ?? ''}
       data-state={n.state ?? ''}
       data-role={n.role}
-      title={n.error ?? undefined}
+      title={neuronTitle(n)}
     >
       <td className="tao-lab-Num">{n.uid ?? '…'}</td>
-      <td>
-        <span className={`tao-lab-Role tao-lab-Role-${n.role}`}>
+      <td className="tao-lab-NeuronCell">
+        <span
+          className={`tao-lab-Role tao-lab-Role-${n.role}`}
+          title={n.role}
+        >
           {n.role === 'validator' ? 'V' : 'M'}
         </span>
-        <span className="tao-lab-NeuronName">{n.name ?? n.role}</span>
+        {n.name ? (
+          <span className="tao-lab-NeuronName">{n.name}</span>
+        ) : (
+          <span className="tao-lab-Muted" title={n.hotkey ?? undefined}>
+            {shortKey(n.hotkey)}
+          </span>
+        )}
+        {n.device && <span className="tao-lab-Device">{n.device}</span>}
       </td>
       <td className="tao-lab-Num">
         {n.incentive === null ? '' : n.incentive.toFixed(3)}
       </td>
-      <td>
+      <td className="tao-lab-StateCell">
         {n.state ? (
           <span className="tao-lab-State">
             <Dot state={n.state} />
             {n.state}
           </span>
         ) : (
-          <span className="tao-lab-Muted" title="not run from this server">
+          <span
+            className="tao-lab-Muted"
+            title="on the chain, but not run by a notebook of this server"
+          >
             external
           </span>
         )}
-      </td>
-      <td className="tao-lab-Muted">{n.device ?? ''}</td>
-      <td className="tao-lab-RowActions">
         {canStop && (
           <button
             className="tao-lab-IconButton tao-lab-Stop"
@@ -446,6 +464,30 @@ function GpuSection({ gpus }: { gpus: api.IGpu[] }): JSX.Element {
       })}
     </Section>
   );
+}
+
+/** `5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY` -> `5Grw…utQY` */
+function shortKey(key: string | null): string {
+  return key ? `${key.slice(0, 4)}…${key.slice(-4)}` : '?';
+}
+
+function neuronTitle(n: INeuronView): string {
+  const lines = [
+    `${n.role} ${n.name ?? ''} uid ${n.uid ?? '(registering)'}`,
+    `hotkey ${n.hotkey ?? '?'}`
+  ];
+  if (n.lab) {
+    lines.push(`lab ${n.lab}${n.device ? ` on ${n.device}` : ''}`);
+  }
+  if (n.error) {
+    lines.push(`error: ${n.error}`);
+  }
+  return lines.join('\n');
+}
+
+/** `a/b/c.ipynb` -> `c.ipynb` (kernels report their notebook as an absolute path). */
+function basename(path: string): string {
+  return path.split('/').pop() || path;
 }
 
 function Dot({ state }: { state: string }): JSX.Element {

@@ -1,0 +1,143 @@
+"""The TAO Lab sidebar in a real JupyterLab (this checkout's lab extension + the tao_lab server extension).
+
+One walk through what a user does: open the sidebar, start the shared devnet from it and watch
+the block height climb, run a notebook that puts a miner on that devnet, see the miner appear
+with its uid, stop it from the sidebar, stop the devnet. Then a Voila page of the same server
+loads the extension without "No provider" errors (its plugins need no ILabShell).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PANEL = "#tao-lab-panel"
+NOTEBOOK = "sidebar_miner.ipynb"
+# what the notebook prints once its miner has a uid; the sidebar must show the same uid
+UID_LINE = re.compile(r"miner0 uid=(\d+)")
+
+
+def _notebook(cells: list[str]) -> dict:
+    return {
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+                   "source": src} for i, src in enumerate(cells)],  # fmt: skip
+        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def _api(lab, method: str, path: str) -> tuple[int, object]:
+    req = urllib.request.Request(f"{lab.url}/tao-lab/api/{path}", method=method, data=b"" if method != "GET" else None,
+                                 headers={"Authorization": f"token {lab.token}"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+
+
+@pytest.fixture
+def sidebar_lab(jupyter_lab):
+    """The shared JupyterLab, checked to run the server extension; its shared devnet stopped afterwards."""
+    status, body = _api(jupyter_lab, "GET", "status")
+    assert status == 200, (
+        f"GET /tao-lab/api/status answered {status}: the tao_lab server extension is not loaded "
+        f"(pip install -e . installs etc/jupyter/jupyter_server_config.d/tao_lab.json): {body}"
+    )
+    yield jupyter_lab
+    _api(jupyter_lab, "DELETE", "devnet")  # 404 when the test stopped it already
+
+
+def _block(page) -> int:
+    return int(page.locator(f"{PANEL} .tao-lab-Block").get_attribute("data-block") or -1)
+
+
+def test_sidebar_devnet_neuron_stop(sidebar_lab, page, artifacts):
+    lab = sidebar_lab
+    (lab.root_dir / NOTEBOOK).write_text(json.dumps(_notebook([
+        "from tao_lab import Lab\n\nlab = Lab(url=\"shared\", mode=\"thread\")  # the devnet the sidebar started\nlab.subnet()",
+        "lab.add_miners(1)\nprint(f\"miner0 uid={lab.uid('miner0')}\")",
+    ])))  # fmt: skip
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    lab.open_notebook(page, NOTEBOOK)
+    page.locator('.jp-SideBar [data-id="tao-lab-panel"]').click()
+    panel = page.locator(PANEL)
+    panel.locator('.tao-lab-Devnet[data-running="false"]').wait_for(timeout=20_000)
+    assert "No chain in use" in panel.inner_text()
+
+    # start the shared devnet from the sidebar; the block height climbs while we look
+    panel.locator('button[data-action="start-devnet"]').click()
+    panel.locator('.tao-lab-Devnet[data-running="true"] [data-block]').wait_for(timeout=30_000)
+    page.wait_for_function("() => Number(document.querySelector('#tao-lab-panel [data-block]')?.dataset.block) >= 0")
+    first = _block(page)
+    page.wait_for_function(
+        "b => Number(document.querySelector('#tao-lab-panel [data-block]')?.dataset.block) >= b + 3", arg=first,
+        timeout=20_000,
+    )  # fmt: skip
+    assert _block(page) >= first + 3
+    artifacts.screenshot(page, "sidebar-1-devnet")
+
+    # a notebook puts a miner on it: the sidebar lists it under subnet 1 with the notebook's uid
+    lab.run_all_cells(page)
+    out = lab.wait_for_output(page, "pre", timeout_ms=120_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-OutputArea-output pre')].some(e => /miner0 uid=\\d+/.test(e.textContent))",
+        timeout=120_000,
+    )  # fmt: skip
+    outputs = " ".join(page.locator(".jp-OutputArea-output pre").all_inner_texts())
+    match = UID_LINE.search(outputs)
+    assert match, f"the notebook did not print the miner's uid: {outputs!r} ({out.inner_text()!r})"
+    uid = match.group(1)
+    row = panel.locator(f'tr.tao-lab-Neuron[data-name="miner0"][data-uid="{uid}"]')
+    row.wait_for(timeout=30_000)
+    panel.locator(f'tr.tao-lab-Neuron[data-uid="{uid}"][data-state="running"]').wait_for(timeout=60_000)
+    assert panel.locator('.tao-lab-Subnet[data-netuid="1"]').count() == 1
+    assert "miner0" in row.inner_text() and "cpu" in row.inner_text()
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
+    shot = artifacts.screenshot(page, "sidebar-2-neuron")
+    # the README's picture (docs/img/sidebar.png is a copy): the sidebar beside the notebook's top
+    page.screenshot(path=str(artifacts / "sidebar-readme.png"), clip={"x": 0, "y": 0, "width": 820, "height": 430})
+
+    # stop it from the sidebar: its kernel applies the command, the row's state follows
+    row.locator('button[data-action="stop-neuron"]').click()
+    panel.locator(f'tr.tao-lab-Neuron[data-uid="{uid}"][data-state="stopped"]').wait_for(timeout=30_000)
+    assert row.locator('button[data-action="stop-neuron"]').count() == 0  # nothing left to stop
+    artifacts.screenshot(page, "sidebar-3-stopped")
+
+    # stop the devnet
+    panel.locator('button[data-action="stop-devnet"]').click()
+    panel.locator('.tao-lab-Devnet[data-running="false"]').wait_for(timeout=30_000)
+    assert _api(lab, "GET", "devnet")[1]["running"] is False
+    artifacts.screenshot(page, "sidebar-4-devnet-stopped")
+
+    ours = [e for e in errors if "tao-lab" in e or "tao_lab" in e]
+    assert not ours, ours
+    assert shot.exists()
+
+
+def test_voila_page_loads_the_extension_without_errors(sidebar_lab, browser):
+    """Voila loads every installed lab extension; tao-lab's plugins must not ask it for ILabShell."""
+    lab = sidebar_lab
+    (lab.root_dir / "sidebar_voila.ipynb").write_text(json.dumps(_notebook(["print('voila ' + 'ok')"])))
+    page = browser.new_page()
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    try:
+        page.goto(f"{lab.url}/voila/render/sidebar_voila.ipynb?token={lab.token}")
+        page.get_by_text("voila ok").wait_for(timeout=60_000)
+        config = json.loads(page.locator("#jupyter-config-data").text_content())
+        assert any("tao-lab" in json.dumps(e) for e in config.get("federated_extensions", [])), config.keys()
+        page.wait_for_timeout(500)  # late plugin activation errors
+    finally:
+        page.close()
+    bad = [m for m in messages if "No provider" in m or ("tao-lab" in m and m.startswith("error"))]
+    assert not bad, bad
