@@ -14,17 +14,17 @@ LAB_FLAGS := --ip=127.0.0.1 \
 	--LabApp.extension_manager=readonly \
 	$(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test browser bench clean
+.PHONY: lab test browser node bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-lab: $(BIN)/python
+lab: $(BIN)/python node
 	$(BIN)/pip install --quiet -e .
 	@# default_url makes the printed URL (with its token) open the quickstart itself
 	HF_HUB_OFFLINE=1 $(BIN)/jupyter lab $(QUICKSTART) $(LAB_FLAGS) --LabApp.default_url=/lab/tree/$(notdir $(QUICKSTART))
 
-test: $(BIN)/python browser
+test: $(BIN)/python browser node
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/python -m pytest
 
@@ -43,10 +43,24 @@ browser:
 	       $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then \
 	  echo "WARNING: 'apt-get install chromium' failed: the browser tests will skip." >&2; fi
 
-bench: $(BIN)/python
+# node >= 18 builds the JupyterLab extension (labextension/) during `pip install`; Debian's nodejs
+# is installed when missing and root or sudo is there, else the install stops here saying so.
+node:
+	@if command -v node >/dev/null; then exit 0; fi; \
+	if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "Installing Debian's nodejs to build the JupyterLab extension ($${SUDO:-as root}) ..."; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs >/dev/null && exit 0; \
+	fi; \
+	echo "ERROR: node (>= 18) is needed to build the JupyterLab extension in labextension/:" \
+	  "install Node.js (e.g. 'apt-get install nodejs') and run make again." >&2; exit 1
+
+bench: $(BIN)/python node
 	$(BIN)/pip install --quiet -e .
 	$(BIN)/python benchmarks/bench_epoch.py
 	$(BIN)/python benchmarks/bench_devnet.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache tests/artifacts
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache tests/artifacts \
+	  tao_lab/labextension labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo

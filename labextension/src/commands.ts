@@ -53,7 +53,7 @@ export function addCommands(
   });
 
   commands.addCommand(CommandIDs.startDevnet, {
-    label: 'Start the Shared Devnet',
+    label: 'Start the Shared TAO Devnet',
     caption:
       'Start a devnet on this server that every notebook can use: Lab(url="shared")',
     isEnabled: () => !running() && !model.pending.has('devnet'),
@@ -61,14 +61,14 @@ export function addCommands(
   });
 
   commands.addCommand(CommandIDs.stopDevnet, {
-    label: 'Stop the Shared Devnet',
+    label: 'Stop the Shared TAO Devnet',
     caption: 'Stop the devnet this server runs (labs on it lose their chain)',
     isEnabled: () => running() && !model.pending.has('devnet'),
     execute: () => model.stopDevnet()
   });
 
   commands.addCommand(CommandIDs.newLabNotebook, {
-    label: args => (args.isLauncher ? 'TAO Lab' : 'New TAO Lab Notebook'),
+    label: args => (args.isLauncher ? 'Lab Notebook' : 'New TAO Lab Notebook'),
     caption:
       'A new notebook with a lab on the shared devnet: a subnet, miners, a validator, the dashboard',
     icon: taoIcon,
@@ -77,7 +77,7 @@ export function addCommands(
 
   commands.addCommand(CommandIDs.openDashboard, {
     label: args =>
-      args.isLauncher ? 'TAO Dashboard' : 'Open the Dashboard Notebook',
+      args.isLauncher ? 'Dashboard' : 'Open the TAO Lab Dashboard',
     caption: 'Open the live dashboard notebook in JupyterLab',
     icon: taoIcon,
     execute: async () => {
@@ -89,7 +89,7 @@ export function addCommands(
   });
 
   commands.addCommand(CommandIDs.openDashboardVoila, {
-    label: 'Open the Dashboard in Voila',
+    label: 'Open the TAO Lab Dashboard in Voila',
     caption:
       'Render the dashboard notebook alone, as Voila serves it (for a projector)',
     execute: async () => {

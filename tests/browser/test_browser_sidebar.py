@@ -62,7 +62,7 @@ def _block(page) -> int:
 def test_sidebar_devnet_neuron_stop(sidebar_lab, page, artifacts):
     lab = sidebar_lab
     (lab.root_dir / NOTEBOOK).write_text(json.dumps(_notebook([
-        "from tao_lab import Lab\n\nlab = Lab(url=\"shared\", mode=\"thread\")  # the devnet the sidebar started\nlab.subnet()",
+        "from tao_lab import Lab\n\nlab = Lab(url=\"shared\", mode=\"thread\")  # the sidebar's devnet\nlab.subnet()",
         "lab.add_miners(1)\nprint(f\"miner0 uid={lab.uid('miner0')}\")",
     ])))  # fmt: skip
     errors: list[str] = []
@@ -105,7 +105,7 @@ def test_sidebar_devnet_neuron_stop(sidebar_lab, page, artifacts):
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
     shot = artifacts.screenshot(page, "sidebar-2-neuron")
     # the README's picture (docs/img/sidebar.png is a copy): the sidebar beside the notebook's top
-    page.screenshot(path=str(artifacts / "sidebar-readme.png"), clip={"x": 0, "y": 0, "width": 820, "height": 430})
+    page.screenshot(path=str(artifacts / "sidebar-readme.png"), clip={"x": 0, "y": 0, "width": 900, "height": 430})
 
     # stop it from the sidebar: its kernel applies the command, the row's state follows
     row.locator('button[data-action="stop-neuron"]').click()
@@ -118,6 +118,21 @@ def test_sidebar_devnet_neuron_stop(sidebar_lab, page, artifacts):
     panel.locator('.tao-lab-Devnet[data-running="false"]').wait_for(timeout=30_000)
     assert _api(lab, "GET", "devnet")[1]["running"] is False
     artifacts.screenshot(page, "sidebar-4-devnet-stopped")
+
+    # the notebook buttons: a new lab notebook from the template opens in Lab; the dashboard opens
+    # in Voila in a new tab (answered by a stub here: the real dashboard would start a lab of its own)
+    panel.locator('button[data-action="new-lab-notebook"]').click()
+    page.locator(".lm-TabBar-tab .lm-TabBar-tabLabel", has_text="TAO Lab.ipynb").wait_for(timeout=30_000)
+    assert (lab.root_dir / "TAO Lab.ipynb").is_file()
+    page.context.route("**/voila/render/**", lambda route: route.fulfill(body="voila stub", content_type="text/html"))
+    try:
+        with page.context.expect_page(timeout=30_000) as popup:
+            panel.locator('button[data-action="open-dashboard-voila"]').click()
+        popup.value.wait_for_url("**/voila/render/**", timeout=30_000)  # opened blank, then pointed there
+        assert popup.value.url.startswith(f"{lab.url}/voila/render/dashboard.ipynb"), popup.value.url
+        popup.value.close()
+    finally:
+        page.context.unroute("**/voila/render/**")
 
     ours = [e for e in errors if "tao-lab" in e or "tao_lab" in e]
     assert not ours, ours
