@@ -400,7 +400,9 @@ function NeuronRow(props: {
             {shortKey(n.hotkey)}
           </span>
         )}
-        {n.device && <span className="tao-lab-Device">{n.device}</span>}
+        {n.device && (
+          <span className="tao-lab-Device">{shortDevice(n.device)}</span>
+        )}
       </td>
       <td className="tao-lab-Num">
         {n.incentive === null ? '' : n.incentive.toFixed(3)}
@@ -469,6 +471,11 @@ function GpuSection({ gpus }: { gpus: api.IGpu[] }): JSX.Element {
 /** `5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY` -> `5Grw…utQY` */
 function shortKey(key: string | null): string {
   return key ? `${key.slice(0, 4)}…${key.slice(-4)}` : '?';
+}
+
+/** `cuda:1` -> `gpu1`: the table's device tag fits beside the name. */
+function shortDevice(device: string): string {
+  return device.replace(/^cuda:?/, 'gpu');
 }
 
 function neuronTitle(n: INeuronView): string {

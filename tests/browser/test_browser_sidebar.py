@@ -156,3 +156,60 @@ def test_voila_page_loads_the_extension_without_errors(sidebar_lab, browser):
         page.close()
     bad = [m for m in messages if "No provider" in m or ("tao-lab" in m and m.startswith("error"))]
     assert not bad, bad
+
+
+def test_sidebar_renders_gpus_and_every_neuron_state(sidebar_lab, page, artifacts):
+    """GPUs and the rarer states (crashed, registering, a chain-only uid), from canned API answers.
+
+    The CI machine has no GPU and its neurons rarely crash, so the server's answers are replaced
+    here (in the browser only) by ones in the documented shapes (docs/server.md).
+    """
+    url = "ws://127.0.0.1:9944"
+    neuron = {"hotkey": None, "coldkey": None, "axon": None, "pid": 7, "mode": "process", "error": None}
+    labs = [{"id": "lab-7-abcdef", "kind": "lab", "owner": "kernel", "pid": 7, "notebook": "/srv/class/gpu lab.ipynb",
+             "chain": {"url": url, "devnet_pid": 8, "managed": False}, "netuids": [1], "neurons": [
+                 {**neuron, "name": "miner0", "role": "miner", "netuid": 1, "uid": 1, "device": "cuda:0", "state": "running"},
+                 {**neuron, "name": "miner1", "role": "miner", "netuid": 1, "uid": 2, "device": "cuda:1", "state": "crashed",
+                  "error": "torch.OutOfMemoryError: CUDA out of memory"},
+                 {**neuron, "name": "validator0", "role": "validator", "netuid": 1, "uid": 3, "device": "cpu", "state": "running"},
+                 {**neuron, "name": "miner2", "role": "miner", "netuid": 1, "uid": None, "device": "cuda:0", "state": "registering"},
+             ]}]  # fmt: skip
+    status = {"version": "0.1.0", "devnet": {"running": False, "url": None, "pid": None, "block_time": None, "block": None},
+              "chains": [{"id": "0123456789", "url": url, "managed": False, "labs": ["lab-7-abcdef"]}], "labs": labs,
+              "gpus": [{"index": 0, "name": "NVIDIA H200", "memory_used_mib": 61440, "memory_total_mib": 143771, "utilization_pct": 87},
+                       {"index": 1, "name": "NVIDIA H200", "memory_used_mib": 1024, "memory_total_mib": 143771, "utilization_pct": 0}]}  # fmt: skip
+    chain = {"id": "0123456789", "url": url, "block": 4321,
+             "subnets": [{"netuid": 1, "tempo": 100, "n": 4, "last_epoch_block": 4300, "next_epoch_in": 79}]}  # fmt: skip
+    row = {"netuid": 1, "coldkey": "5C...", "axon": None, "stake": 0.0, "emission": 0.0, "dividends": 0.0, "last_update": 4300,
+           "lab": "lab-7-abcdef", "pid": 7}  # fmt: skip
+    rows = [
+        {**row, "uid": 0, "hotkey": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "role": "validator", "incentive": 0.0,
+         "name": None, "lab": None, "state": None, "pid": None, "device": None},
+        {**row, "uid": 1, "hotkey": "5F1", "role": "miner", "incentive": 0.7124, "name": "miner0", "state": "running", "device": "cuda:0"},
+        {**row, "uid": 2, "hotkey": "5F2", "role": "miner", "incentive": 0.2876, "name": "miner1", "state": "crashed", "device": "cuda:1"},
+        {**row, "uid": 3, "hotkey": "5F3", "role": "validator", "incentive": 0.0, "name": "validator0", "state": "running", "device": "cpu"},
+    ]  # fmt: skip
+    answers = {"status": status, "chains/0123456789": chain, "chains/0123456789/neurons": rows}
+
+    def answer(route):
+        path = route.request.url.split("/tao-lab/api/", 1)[1].split("?", 1)[0]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answers[path]))
+
+    page.route("**/tao-lab/api/**", answer)
+    page.goto(f"{sidebar_lab.url}/lab?token={sidebar_lab.token}&reset")
+    page.locator("#jupyterlab-splash").wait_for(state="detached", timeout=60_000)
+    page.locator('.jp-SideBar [data-id="tao-lab-panel"]').click()
+    panel = page.locator(PANEL)
+    panel.locator('tr.tao-lab-Neuron[data-name="miner2"]').wait_for(timeout=20_000)
+
+    assert panel.locator(".tao-lab-Gpu").count() == 2
+    assert "NVIDIA H200" in panel.locator(".tao-lab-Gpu").first.inner_text()
+    assert "gpu lab.ipynb" in panel.locator(".tao-lab-ChainLabs").inner_text()
+    states = {r.get_attribute("data-name") or r.get_attribute("data-uid"): r.get_attribute("data-state")
+              for r in panel.locator("tr.tao-lab-Neuron").all()}  # fmt: skip
+    assert states == {"0": "", "miner0": "running", "miner1": "crashed", "validator0": "running", "miner2": "registering"}
+    stoppable = [r.get_attribute("data-name") for r in panel.locator("tr.tao-lab-Neuron").all()
+                 if r.locator('button[data-action="stop-neuron"]').count()]  # fmt: skip
+    assert stoppable == ["miner0", "validator0", "miner2"]  # not the crashed one, nor uid 0 (no notebook runs it)
+    assert "out of memory" in panel.locator('tr.tao-lab-Neuron[data-name="miner1"]').get_attribute("title")
+    page.screenshot(path=str(artifacts / "sidebar-gpus-states.png"), clip={"x": 0, "y": 0, "width": 300, "height": 620})
