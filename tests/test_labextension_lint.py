@@ -41,7 +41,11 @@ def _toolchain() -> None:
 def _run(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
     jlpm = shutil.which("jlpm") or str(Path(sys.prefix) / "bin" / "jlpm")
     argv = [jlpm, *argv[1:]] if argv[0] == "jlpm" else argv
-    proc = subprocess.run(argv, cwd=EXT, capture_output=True, text=True, timeout=timeout)
+    # package.json scripts call jlpm again ("jlpm prettier:check && ..."): CI runs the venv's python
+    # without the venv on PATH, so put jlpm's folder (and the interpreter's) first for the children.
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(jlpm).parent), str(Path(sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.run(argv, cwd=EXT, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, f"{' '.join(argv[:4])} failed in labextension/:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     return proc
 
