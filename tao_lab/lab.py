@@ -437,6 +437,30 @@ class Lab:
         status["S"], status["I"], status["D"], status["E"] = pick(mg.S), pick(mg.I), pick(mg.D), pick(mg.E)
         return status[["name", "role", "uid", "state", "device", "S", "I", "D", "E", "steps", "error"]]
 
+    def balances(self, mg=None, limit: int = 12) -> dict[str, float]:
+        """Free balances (TAO) of the coldkeys that own the subnet's uids, largest first, at most ``limit``.
+
+        Keys are readable labels: a coldkey of the lab's own neurons is named after them (``"miner0"``,
+        or the group when several share it), any other by its short SS58 address. ``mg``: a metagraph
+        already read (default: the head's).
+        """
+        mg = mg if mg is not None else self.metagraph()
+        with self._lock:
+            free = mg.coldkey_balances(self.subtensor)
+        names: dict[str, list[str]] = {}
+        for member in self._members.values():
+            names.setdefault(member.wallet.coldkey_ss58, []).append(member.name)
+
+        def label(coldkey: str) -> str:
+            own = names.get(coldkey)
+            if not own:
+                return f"{coldkey[:6]}…{coldkey[-4:]}"
+            groups = sorted({self._members[n].group for n in own})
+            return own[0] if len(own) == 1 else ("+".join(groups) + f" ({len(own)})")
+
+        largest = sorted(free.items(), key=lambda kv: -kv[1])[:max(0, int(limit))]
+        return {label(ck): tao for ck, tao in largest}
+
     @property
     def events(self):
         """Every validator's events (route, response, timeout, score, weights): a live `EventLog`."""

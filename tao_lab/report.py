@@ -62,7 +62,7 @@ def write_report(lab, path) -> str:
         "events": len(events), "total emission last epoch (TAO)": f"{float(mg.E.sum()):.6f}",
     }
     figures = [F.build_emission(mg), F.build_cumulative_emission(history), F.build_weights(mg),
-               F.build_stake(mg), F.build_routing(events), F.build_scores(events)]
+               F.build_stake(mg, balances=lab.balances(mg)), F.build_routing(events), F.build_scores(events)]
     tables = {"Metagraph": render_table(metagraph_frame(mg), sort_by="I", descending=True),
               "Neurons": lab.neurons()}
     path.parent.mkdir(parents=True, exist_ok=True)

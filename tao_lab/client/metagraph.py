@@ -195,6 +195,22 @@ class Metagraph:
         self.axons = [_axon(a, hk, ck) for a, hk, ck in zip(per_hotkey[2 * n:], self.hotkeys, self.coldkeys)]
         return self
 
+    def coldkey_balances(self, subtensor) -> dict[str, float]:
+        """Free balance (TAO) of each coldkey that owns a uid, read at this metagraph's block.
+
+        One batched storage read (``System.Account`` of every distinct coldkey); ``{}`` before the
+        first `sync` or for an empty subnet.
+        """
+        if not self.block_hash or not self.coldkeys:
+            return {}
+        from scalecodec.utils.ss58 import ss58_decode
+
+        reader = _Reader.of(getattr(subtensor, "substrate", subtensor))
+        owners = list(dict.fromkeys(self.coldkeys))
+        free = reader.read(reader.layout(self.block_hash), self.block_hash,
+                           [("System", "Account", [bytes.fromhex(ss58_decode(ck))]) for ck in owners])
+        return {ck: (0 if rao is None else int(rao)) / TAO for ck, rao in zip(owners, free)}
+
     # ------------------------------------------------------------------ views
 
     @property
@@ -314,7 +330,10 @@ _KINDS = {
     "Incentive": "vector", "Dividends": "vector", "Consensus": "vector", "ValidatorTrust": "vector",
     "Emission": "vector", "Active": "vector", "ValidatorPermit": "vector", "LastUpdate": "vector",
     "Weights": "pairs", "Bonds": "pairs", "Keys": "account", "Owner": "account", "Axons": "axon",
+    "Account": "free",
 }
+#: System.Account's AccountInfo as the devnet and subtensor lay it out: four u32 counters, then free
+_ACCOUNT_INFO = "{nonce:u32,consumers:u32,providers:u32,sufficients:u32,data:{free:u128,"
 
 
 def _compact(data: bytes) -> tuple[int, int]:
@@ -368,6 +387,12 @@ def _fast_decoder(kind: str, shape: str):
                 raise ValueError(f"{len(raw)} bytes for an AccountId32")
             return raw
         return account
+    if kind == "free" and shape.startswith(_ACCOUNT_INFO):
+        def free(raw):
+            if len(raw) < 32:
+                raise ValueError(f"{len(raw)} bytes for an AccountInfo")
+            return int.from_bytes(raw[16:32], "little")
+        return free
     if kind == "axon" and shape == _AXON:
         def axon(raw):
             fields = dict(zip((f for f, _ in _AXON_FIELDS), _AXON_STRUCT.unpack(raw)))
@@ -396,6 +421,11 @@ def _from_scalecodec(kind: str, value):
         from scalecodec.utils.ss58 import ss58_decode
 
         return bytes.fromhex(ss58_decode(value))
+    if kind == "free":
+        try:
+            return int(value["data"]["free"])
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"expected an AccountInfo, decoded {str(value)[:80]}") from None
     if kind == "axon":
         if not isinstance(value, dict) or not {f for f, _ in _AXON_FIELDS} <= set(value):
             raise ValueError(f"expected an AxonInfo, decoded {value!r}")

@@ -31,9 +31,11 @@ PANELS = ("routing", "scores", "weights", "emission", "cumulative", "stake")
 NO_UID = -1  # the highlight dropdown's "none" (a None value shows as a blank dropdown)
 #: events the routing panel reads per tick: enough for its last steps of every validator
 ROUTING_WINDOW = 4_000
+#: seconds between balance reads when the metagraph has not changed (balances move with fees too)
+BALANCES_EVERY = 5.0
 _TITLES = {"routing": "Routing", "scores": "Scores", "weights": "Weights and consensus",
            "emission": "Incentive, dividends, emission", "cumulative": "Cumulative emission",
-           "stake": "Stake"}
+           "stake": "Stake and balances"}
 
 
 class Dashboard(w.VBox):
@@ -63,6 +65,7 @@ class Dashboard(w.VBox):
         self._cursor = 0
         self._events: list[dict] = []
         self._seen: dict[str, object] = {}
+        self._balances_at = time.monotonic()
         self._watch = FrontEndWatch()  # late or failed front ends (see tao_lab.widgets._live)
         self.swaps = self._watch.swaps  # panels replaced by a fresh FigureWidget, by name
         self._thread: threading.Thread | None = None
@@ -78,7 +81,7 @@ class Dashboard(w.VBox):
             "weights": F.build_weights(mg),
             "emission": F.build_emission(mg),
             "cumulative": F.build_cumulative_emission(lab.history()),
-            "stake": F.build_stake(mg),
+            "stake": F.build_stake(mg, balances=self._balances(mg)),
         }
         self.widgets = {name: figure_widget(self.figures[name]) for name in self.panels}
         for fig in self.widgets.values():  # a fixed width: a FigureWidget does not follow its grid cell
@@ -122,6 +125,19 @@ class Dashboard(w.VBox):
 
     def _metagraph(self):
         return self.lab.metagraph()
+
+    def _balances(self, mg) -> dict[str, float] | None:
+        """The coldkeys' free balances for the stake panel (None, and no balance bars, if unreadable)."""
+        if "stake" not in self.panels:
+            return None
+        try:
+            return self.lab.balances(mg)
+        except Exception as exc:  # a node without System.Account as the devnet lays it out
+            log.info("balances not shown: %s", exc)
+            return None
+
+    def _update_stake(self, fig, mg, *, highlight=None) -> None:
+        F.update_stake(fig, mg, balances=self._balances(mg), highlight=highlight)
 
     def _uid_options(self, mg) -> list:
         return [("none", NO_UID)] + [(f"uid {u}", int(u)) for u in mg.uids]
@@ -197,7 +213,11 @@ class Dashboard(w.VBox):
                     self._seen["metagraph"] = state
                     self._update("weights", F.update_weights, mg)
                     self._update("emission", F.update_emission, mg)
-                    self._update("stake", F.update_stake, mg)
+                    self._balances_at = time.monotonic()
+                    self._update("stake", self._update_stake, mg)
+                elif "stake" in self.widgets and time.monotonic() - self._balances_at > BALANCES_EVERY:
+                    self._balances_at = time.monotonic()  # fees and transfers move balances between epochs
+                    self._update("stake", self._update_stake, mg)
                 if force or self._seen.get("epoch") != mg.last_epoch_block:
                     self._seen["epoch"] = mg.last_epoch_block
                     self._update("cumulative", F.update_cumulative_emission, self.lab.history())

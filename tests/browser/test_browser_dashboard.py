@@ -72,6 +72,37 @@ def test_quickstart_in_jupyterlab_shows_a_live_dashboard(jupyter_lab, page, arti
     dashboard.wait_for(state="attached", timeout=60_000)
     dashboard.scroll_into_view_if_needed()
     assert_live(page, artifacts, "quickstart-lab")
+    check_metagraph_table(page, artifacts)
+
+
+def table_rows(table) -> list[dict]:
+    headers = [h.strip(" ▲▼") for h in table.locator("thead th").all_inner_texts()]
+    return [dict(zip(headers, cells)) for cells in
+            (row.locator("td").all_inner_texts() for row in table.locator("tbody tr").all())]
+
+
+def check_metagraph_table(page, artifacts) -> None:
+    """The quickstart's ``lab.table(sort_by="I", descending=True)``: the field's columns, sorted as
+    asked, and its filter box narrows the rows in the browser (the kernel redraws the table)."""
+    widget = page.locator(".widget-vbox:has(> .widget-html table.tao-lab-table)").last
+    table = widget.locator("table.tao-lab-table")
+    table.scroll_into_view_if_needed()
+    headers = [h.strip(" ▲▼") for h in table.locator("thead th").all_inner_texts()]
+    assert headers == ["uid", "hotkey", "S", "I", "D", "C", "E", "VT", "active", "permit", "axon"], headers
+    rows = table_rows(table)
+    incentive = [float(r["I"]) for r in rows]
+    assert len(rows) >= 5 and incentive == sorted(incentive, reverse=True) and incentive[0] > 0, rows
+    artifacts.screenshot(page, "quickstart-table")
+    box = widget.locator(".widget-text input")
+    box.fill("I > 0.1")  # the miners Yuma pays most
+    box.press("Enter")
+    page.wait_for_function("""() => { const t = [...document.querySelectorAll('table.tao-lab-table')].pop();
+        const rows = [...t.querySelectorAll('tbody tr')];
+        return rows.length > 0 && rows.every(r => r.children[3] && parseFloat(r.children[3].textContent) > 0.1); }""",
+                           timeout=30_000)
+    earning = table_rows(widget.locator("table.tao-lab-table"))
+    assert 0 < len(earning) < len(rows) and len(earning) == sum(i > 0.1 for i in incentive), earning
+    artifacts.screenshot(page, "quickstart-table-filtered")
 
 
 def test_dashboard_notebook_in_voila_shows_live_data(voila, page, artifacts):

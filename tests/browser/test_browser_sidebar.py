@@ -101,7 +101,7 @@ def test_sidebar_devnet_neuron_stop(sidebar_lab, page, artifacts):
     row.wait_for(timeout=30_000)
     panel.locator(f'tr.tao-lab-Neuron[data-uid="{uid}"][data-state="running"]').wait_for(timeout=60_000)
     assert panel.locator('.tao-lab-Subnet[data-netuid="1"]').count() == 1
-    assert "miner0" in row.inner_text() and "cpu" in row.inner_text()
+    assert "miner0" in row.inner_text() and re.search(r"\b(cpu|gpu\d+)\b", row.inner_text()), row.inner_text()
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
     shot = artifacts.screenshot(page, "sidebar-2-neuron")
     # the README's picture (docs/img/sidebar.png is a copy): the sidebar beside the notebook's top

@@ -106,6 +106,17 @@ def test_sync_equals_raw_storage(chain):
     assert mg.stake is mg.S and mg.weights is mg.W and mg.emission is mg.E
 
 
+def test_coldkey_balances_equal_system_account_at_the_metagraph_block(chain):
+    subtensor, _ = chain
+    mg = Metagraph(NETUID).sync(subtensor)
+    balances = mg.coldkey_balances(subtensor)
+    assert list(balances) == list(dict.fromkeys(mg.coldkeys))  # each owner once, in uid order
+    for coldkey, tao in balances.items():
+        free = subtensor.query("System", "Account", [coldkey], block=mg.block)["data"]["free"]
+        assert tao == free / TAO
+    assert Metagraph(NETUID).coldkey_balances(subtensor) == {}  # never synced
+
+
 def test_axons(chain):
     subtensor, neurons = chain
     mg = Metagraph(NETUID).sync(subtensor)

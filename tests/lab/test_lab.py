@@ -76,15 +76,46 @@ def test_pause_stops_the_clock_and_resume_restarts_it(lab):
     assert lab.subtensor.wait_blocks(2, timeout=10) >= first + 5
 
 
+def test_stop_halts_neurons_and_clock_and_start_resumes(lab):
+    import time
+
+    lab.stop()
+    try:
+        states = lab.neurons().set_index("name")["state"]
+        assert (states == "stopped").all(), states
+        assert lab.paused
+        first, steps = lab.block, lab.supervisor._neurons["validator0"].obj.steps
+        time.sleep(0.5)
+        assert lab.block == first and lab.supervisor._neurons["validator0"].obj.steps == steps
+    finally:
+        assert lab.start() is lab
+    lab.wait(timeout=60)
+    states = lab.neurons().set_index("name")["state"]
+    assert (states == "running").all(), states
+    assert not lab.paused and lab.subtensor.wait_blocks(2, timeout=10) >= first + 2
+
+
+def test_run_shows_a_text_progress_bar_outside_jupyter(lab, capsys):
+    lab.run(epochs=1)  # progress=True: tqdm.auto picks the text bar in a terminal (the notebook bar: test_lab_lifetimes)
+    bar = capsys.readouterr().err.replace("\r", "\n")
+    assert re.search(r"subnet 1: 100%.*1/1 \[", bar) and "epoch" in bar and "block " in bar, bar[-500:]
+    lab.run(epochs=1, progress=False)
+    assert capsys.readouterr().err == ""
+
+
 def test_snapshot_and_restore_rewind_the_chain(lab):
-    sid = lab.snapshot()
-    block = lab.block
-    lab.set(kappa=40_000)
-    assert lab.hyperparameters["kappa"] == 40_000
-    lab.restore(sid)
-    assert lab.hyperparameters["kappa"] == 32767
-    assert lab.block < block + 50
-    assert lab.uid("validator0") is not None
+    lab.pause()  # no clock: the block number moves only as the test moves it
+    try:
+        sid = lab.snapshot()
+        block = lab.block
+        lab.set(kappa=40_000)
+        assert lab.advance(30) >= block + 30 and lab.hyperparameters["kappa"] == 40_000
+        lab.restore(sid)
+        assert lab.hyperparameters["kappa"] == 32767
+        assert lab.block < block + 10  # the 30 blocks are gone (the validator's pooled weights may add a block or two)
+        assert lab.uid("validator0") is not None
+    finally:
+        lab.resume()
 
 
 def test_history_has_every_epoch_seen(lab):

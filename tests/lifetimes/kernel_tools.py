@@ -118,7 +118,8 @@ class Kernel:
         return self.km.provisioner.process.pid
 
     def run(self, code: str, timeout: float = 60.0, allow_error: bool = False) -> dict:
-        """Execute ``code`` as one cell; returns the reply content plus ``stdout`` (what it printed).
+        """Execute ``code`` as one cell; returns the reply content plus ``stdout`` (what it printed) and
+        ``iopub`` (every output message of the cell: ``(msg_type, content)``, widget comm messages too).
 
         Raises `KernelError` (with the kernel's traceback) if the cell raised, unless ``allow_error``.
         """
@@ -136,6 +137,7 @@ class Kernel:
         msg_id = self.kc.execute(code, user_expressions=user_expressions, allow_stdin=False)
         deadline = time.monotonic() + timeout
         stdout: list[str] = []
+        iopub: list[tuple[str, dict]] = []
         while True:  # drain iopub until the kernel goes idle for our request, collecting what it printed
             try:
                 msg = self.kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
@@ -143,6 +145,7 @@ class Kernel:
                 raise TimeoutError(f"the kernel did not finish within {timeout:g} s: {code[:200]!r}") from None
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
+            iopub.append((msg["msg_type"], msg["content"]))
             if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
                 stdout.append(msg["content"]["text"])
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
@@ -150,7 +153,7 @@ class Kernel:
         reply = self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
         while reply["parent_header"].get("msg_id") != msg_id:
             reply = self.kc.get_shell_msg(timeout=max(1.0, deadline - time.monotonic()))
-        content = dict(reply["content"], stdout="".join(stdout))
+        content = dict(reply["content"], stdout="".join(stdout), iopub=iopub)
         if content["status"] != "ok" and not allow_error:
             raise KernelError("the cell raised in the kernel:\n" + "\n".join(content.get("traceback", []))
                               + f"\n{content.get('ename')}: {content.get('evalue')}")

@@ -59,6 +59,14 @@ def test_kill_the_kernel(tmp_path):
 def test_interrupt_run_keeps_the_lab(tmp_path):
     with Kernel(tmp_path) as kernel:
         pids, _ = start(kernel, "thread")
+        # run() shows tqdm's notebook bar in a kernel: a widget, updated to 1/1 through its comm
+        reply = kernel.run("mg = lab.run(epochs=1)", timeout=60)
+        kinds = [kind for kind, _ in reply["iopub"]]
+        assert any(kind == "display_data" and "application/vnd.jupyter.widget-view+json" in content["data"]
+                   for kind, content in reply["iopub"]), kinds
+        texts = [str(content["data"].get("state", {}).get("value", "")) for kind, content in reply["iopub"]
+                 if kind == "comm_msg"]
+        assert any("1/1" in t for t in texts), texts[-5:]
         msg = kernel.start_cell("lab.run(epochs=1000, progress=False)")
         import time
 

@@ -67,6 +67,19 @@ def test_updates_are_in_place(dashboard):
         assert all(a is b for a, b in zip(traces[name], dashboard.widgets[name].data))
 
 
+def test_stake_panel_shows_the_coldkeys_balances(lab, dashboard):
+    dashboard.update(force=True)
+    mg = dashboard._mg
+    bars = next(t for t in dashboard.widgets["stake"].data if t.name == "balance")
+    shown = dict(zip(bars.y, bars.x))
+    for name in ("validator0", "miner0", "miner1"):
+        coldkey = lab._members[name].wallet.coldkey_ss58
+        free = lab.subtensor.query("System", "Account", [coldkey], block=mg.block)["data"]["free"]
+        assert shown[name] == pytest.approx(free / 1e9, abs=1e-9), (name, shown)
+    assert list(shown.values()) == sorted(shown.values(), reverse=True)  # largest first
+    assert "balances" in dashboard.widgets["stake"].layout.title.text
+
+
 def test_highlight_reaches_every_panel(lab, dashboard):
     uid = lab.uid("miner1")
     before = dashboard.widgets["stake"].to_dict()
