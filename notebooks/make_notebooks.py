@@ -10,14 +10,14 @@ from pathlib import Path
 
 import nbformat as nbf
 
-from tao_lab.notebooks import DASHBOARD, QUICKSTART, notebook
+from tao_lab.notebooks import NOTEBOOKS, notebook
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    nbf.write(notebook(QUICKSTART), HERE / "00_quickstart.ipynb")
-    nbf.write(notebook(DASHBOARD), HERE / "dashboard.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        nbf.write(notebook(cells), HERE / name)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The ``tao-lab`` command line.
 
 ``tao-lab devnet`` runs the embedded devnet node; ``tao-lab demo`` runs a small subnet through Yuma
-consensus for a number of epochs and prints what each uid earns.
+consensus for a number of epochs and prints what each uid earns; ``tao-lab scenario`` runs a
+scenario (a named one from `tao_lab.scenarios.LIBRARY`, or a JSON file) on a fresh devnet and prints
+what each neuron earned; ``tao-lab sweep`` runs a parameterised notebook over a grid (`tao_lab.sweep`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 import numpy as np
 
 from .consensus import EpochParams, simulate
-from .errors import TaoLabError
+from .errors import InputError, TaoLabError
 
 TAO = 1_000_000_000  # rao
 
@@ -93,6 +95,74 @@ def _devnet(args) -> int:
     return 0
 
 
+def _scenario(args) -> int:
+    from pathlib import Path
+
+    from .scenarios import Scenario, library
+    from .sweep import _value
+
+    options = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise InputError("--set", f"expected NAME=VALUE (e.g. guard=true, kappa=20000), got {item!r}")
+        options[key.strip()] = _value(value)
+    if args.epochs is not None:
+        options["epochs"] = args.epochs
+    if args.seed is not None:
+        options["seed"] = args.seed
+    if Path(args.scenario).suffix == ".json":
+        path = Path(args.scenario)
+        if not path.is_file():
+            raise InputError("scenario", f"{path} does not exist")
+        scenario = Scenario.from_json(path.read_text())
+        if options:
+            scenario = scenario.replace(**options)
+    else:
+        try:
+            scenario = library(args.scenario, **options)
+        except TypeError as exc:  # an option the scenario does not take
+            raise InputError("--set", f"{args.scenario}: {exc}") from None
+    if args.print_json:
+        print(scenario.to_json())
+        return 0
+    print(f"running {scenario.name} (seed {scenario.seed}, {scenario.epochs} epochs) on a fresh devnet ...",
+          file=sys.stderr, flush=True)
+    result = scenario.run(progress=not args.quiet)
+    columns = ["name", "role", "behaviour", "uid", "S", "I", "D", "emission", "miner_share"]
+    print(result.table[columns].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if args.out:
+        result.table.to_csv(args.out, index=False)
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _sweep(args) -> int:
+    from .sweep import parse_grid, run_sweep
+
+    points = parse_grid(args.grid or [])
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.workers} local worker process(es)"
+    print(f"sweep: {len(points)} runs of {args.notebook} on {where}, results in {args.out}", file=sys.stderr, flush=True)
+
+    def line(status: dict) -> None:
+        params = ", ".join(f"{k[6:]}={v}" for k, v in status.items() if k.startswith("param:"))
+        state = "ok" if status["ok"] else "FAILED: " + status["error"].splitlines()[-1][:200]
+        print(f"  run {status['run']:>3} ({params}) {status['seconds']:.0f} s {state}", file=sys.stderr, flush=True)
+
+    result = run_sweep(args.notebook, points, args.out, workers=args.workers, scheduler=args.scheduler,
+                       timeout=args.timeout, on_run=line)
+    ok = int(result.runs["ok"].sum())
+    print(f"{ok} of {len(points)} runs ok in {result.seconds:.0f} s ({60 * len(points) / max(result.seconds, 1e-9):.1f} "
+          f"runs/min); {result.out / 'results.csv'}, {result.out / 'runs.csv'}, {result.out / 'sweep.html'}")
+    if len(result.table):
+        axes = [a for a in result.axes]
+        miners = result.table[result.table["role"] == "miner"]
+        summary = miners.groupby(axes + ["group"], dropna=False)["miner_share"].sum().unstack("group")
+        runs = result.table.groupby(axes, dropna=False)["run"].nunique()
+        print((summary.div(runs, axis=0)).round(3).to_string())  # mean share per run
+    return 0 if ok == len(points) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tao-lab", description="tao_lab: a lab kit for Bittensor-style networks")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,9 +184,28 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--yuma3", action="store_true", help="Yuma3 bonds instead of original Yuma")
     demo.add_argument("--liquid-alpha", action="store_true", help="liquid alpha (with --yuma3)")
+    scen = sub.add_parser("scenario", help="run a scenario (adversaries and all) on a fresh devnet; print what each earned")
+    scen.add_argument("scenario", help="a name from tao_lab.scenarios.LIBRARY (noise, copier, sybil, ...) or a .json file")
+    scen.add_argument("--set", action="append", metavar="NAME=VALUE",
+                      help="a scenario option, e.g. --set guard=true --set kappa=20000 (repeatable)")
+    scen.add_argument("--epochs", type=int, default=None)
+    scen.add_argument("--seed", type=int, default=None)
+    scen.add_argument("--out", default=None, help="also write the results table to this CSV file")
+    scen.add_argument("--json", dest="print_json", action="store_true", help="print the scenario as JSON and exit")
+    scen.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep = sub.add_parser("sweep", help="run a parameterised notebook over a grid, in parallel, into one table")
+    sweep.add_argument("notebook", help="a notebook with a papermill 'parameters' cell, e.g. notebooks/sweep.ipynb")
+    sweep.add_argument("--grid", action="append", metavar="NAME=V1,V2,...", required=True,
+                       help="one axis of the grid (repeatable): --grid kappa=0.3,0.5 --grid seed=0,1")
+    sweep.add_argument("--out", required=True, help="folder for every run's notebook, CSV and report, and the results")
+    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="send the runs to this Dask distributed scheduler instead")
+    sweep.add_argument("--timeout", type=float, default=900.0, help="seconds a run may take (default 900)")
     args = parser.parse_args(argv)
+    commands = {"devnet": _devnet, "demo": _demo, "scenario": _scenario, "sweep": _sweep}
     try:
-        return _devnet(args) if args.command == "devnet" else _demo(args)
+        return commands[args.command](args)
     except TaoLabError as exc:
         print(f"tao-lab: {exc}", file=sys.stderr)
         return 2

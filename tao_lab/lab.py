@@ -326,15 +326,20 @@ class Lab:
         if mode not in ("thread", "process"):
             raise InputError("mode", f"expected 'thread' or 'process', got {mode!r}")
         netuid = self._require_subnet()
+        coldkeys = _per_neuron(n, "coldkey", per.pop("coldkey", None))
         values = {key: _per_neuron(n, key, value) for key, value in per.items()}
         names = [f"{group}{i}" for i in range(n)]
+        if "behaviour" in values:
+            values["behaviour"] = [self._resolve_behaviour(b, role) for b in values["behaviour"]]
         new_stake = False
         with self._lock, self._instant_blocks():
             for i, name in enumerate(names):
                 other = self._members.get(name)
                 if other is not None and other.role != role:
                     raise InputError("group", f"{name!r} is already a {other.role}; choose another group name")
-                wallet = Wallet.dev(f"//tao-lab//{name}", hotkey_uri=f"//tao-lab//{name}//hotkey")
+                cold = coldkeys[i] or name  # a shared coldkey: a sybil group, many hotkeys of one owner
+                wallet = Wallet.dev(f"//tao-lab//{cold}", hotkey_uri=f"//tao-lab//{cold}//{name}//hotkey"
+                                    if coldkeys[i] else f"//tao-lab//{name}//hotkey")
                 member = other or _Member(name, role, group, wallet, netuid)
                 stake_tao = float(values["stake"][i]) if role == "validator" else 0.0
                 member.uid = self._register(wallet, netuid, stake_tao)
@@ -365,6 +370,23 @@ class Lab:
                 self.supervisor.start(name)
         self._publish_soon()
         return [self._members[name].uid for name in names]
+
+    def _resolve_behaviour(self, behaviour, role: str):
+        """A `tao_lab.scenarios` behaviour with the lab's neuron names replaced by their hotkeys."""
+        if behaviour is None:
+            return None
+        from .scenarios import NEURON_REFERENCES, behaviour_spec
+
+        spec = behaviour_spec(behaviour, role)
+
+        def hotkey(ref):
+            member = self._members.get(ref) if isinstance(ref, str) else None
+            return member.wallet.hotkey_ss58 if member is not None else ref
+
+        for key in NEURON_REFERENCES:
+            if key in spec:
+                spec[key] = [hotkey(r) for r in spec[key]] if isinstance(spec[key], list) else hotkey(spec[key])
+        return spec
 
     def _register(self, wallet, netuid: int, stake_tao: float) -> int:
         """Fund the wallet's coldkey if needed, register its hotkey, top its stake up to ``stake_tao``."""

@@ -13,11 +13,13 @@ export async function addLauncherItems(app: JupyterFrontEnd): Promise<void> {
   const launcher = await app.resolveOptionalService(ILauncher);
   launcher?.add({
     command: CommandIDs.newLabNotebook,
+    args: { isLauncher: true }, // the short card label ('Lab Notebook')
     category: CATEGORY,
     rank: 0
   });
   launcher?.add({
     command: CommandIDs.openDashboard,
+    args: { isLauncher: true },
     category: CATEGORY,
     rank: 1
   });

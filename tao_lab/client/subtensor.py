@@ -378,9 +378,12 @@ class Subtensor:
         params = dict(zip(args, values))
         if fields and fields[0] == "netuid":
             params["netuid"] = netuid
+        try:  # encode once here, so an out-of-range value is a clear InputError, not scalecodec's
+            inner = self.substrate.compose_call("AdminUtils", function, params)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InputError(name, f"{function}{tuple(args)} cannot take {values}: {exc}") from None
         keypair = _keypair(signer, "coldkey", password)
         if self.query("Sudo", "Key") == keypair.ss58_address:
-            inner = self.substrate.compose_call("AdminUtils", function, params)
             return self.submit(keypair, "Sudo", "sudo", {"call": inner})
         return self.submit(keypair, "AdminUtils", function, params)
 

@@ -425,12 +425,14 @@ class Router:
 
     # ------------------------------------------------------------------ fitting one step
 
-    def update(self, responses: Mapping[int, object]) -> StepScores:
+    def update(self, responses: Mapping[int, object], rejected: Mapping[int, str] | None = None) -> StepScores:
         """Fit one step's answers: uid → (N,) target-token log-probs, or None for a timeout / error.
 
         Answers of a different length than most, or with NaN or positive values, count as
-        ``"invalid"``. Uids not routed yet are added. Returns the step's `StepScores`.
+        ``"invalid"``; ``rejected`` (uid → reason, e.g. ``"duplicate"``) fails answers the caller
+        refused for its own reasons. Uids not routed yet are added. Returns the step's `StepScores`.
         """
+        rejected = dict(rejected or {})
         queried = [int(u) for u in responses]
         unknown = [u for u in queried if u not in self._miners]
         if unknown:
@@ -439,6 +441,9 @@ class Router:
         rows: dict[int, np.ndarray] = {}
         for uid, answer in responses.items():
             uid = int(uid)
+            if uid in rejected:
+                failed[uid] = str(rejected[uid])
+                continue
             if answer is None:
                 failed[uid] = "timeout"
                 continue

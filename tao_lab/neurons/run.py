@@ -15,8 +15,9 @@ by hand. The spec is a JSON object:
 read from the environment variable named by ``password_env``, or from the first line of stdin when
 ``password_stdin`` is true. Miner keys: ``model`` ("tiny" or a local Hugging Face folder),
 ``seed``, ``train_steps``, ``pretrain`` (steps before serving), ``lr``, ``port``, ``register``,
-``task``. Validator keys: ``k``, ``batch_size``, ``timeout``, ``weights_interval``, ``explore``,
-``seed``, ``task``. ``task`` names a built-in task ("next_token", "digits").
+``task``, ``behaviour``. Validator keys: ``k``, ``batch_size``, ``timeout``, ``weights_interval``,
+``explore``, ``seed``, ``task``, ``behaviour``, ``dedupe``, ``duplicate_tol``, ``loo``, ``shapley``, ``alpha``. ``behaviour`` is an
+adversary or failure from `tao_lab.scenarios` (a name or a JSON object). ``task`` names a built-in task ("next_token", "digits").
 
 While it runs, the process rewrites ``status_file`` (JSON: state, uid, port, steps, last error and
 its traceback) every ``interval`` seconds. A validator given ``events_fd`` (an open file descriptor,
@@ -56,8 +57,9 @@ __all__ = [
 
 COMMON_KEYS = {"role", "name", "netuid", "url", "wallet", "device", "threads", "interval", "status_file",
                "parent_pid", "events_fd"}
-MINER_KEYS = {"model", "seed", "train_steps", "pretrain", "lr", "port", "register", "task"}
-VALIDATOR_KEYS = {"k", "batch_size", "timeout", "weights_interval", "explore", "seed", "task"}
+MINER_KEYS = {"model", "seed", "train_steps", "pretrain", "lr", "port", "register", "task", "behaviour"}
+VALIDATOR_KEYS = {"k", "batch_size", "timeout", "weights_interval", "explore", "seed", "task", "behaviour", "dedupe",
+                  "duplicate_tol", "loo", "shapley", "alpha"}
 TASKS = ("next_token", "digits")
 WALLET_KEYS = {"uri", "hotkey_uri", "name", "hotkey", "path", "password_env", "password_stdin"}
 
@@ -145,15 +147,26 @@ def build_model(model: Any, seed: int = 0, device: str | None = None) -> Any:
 
 def build_neuron(spec: dict, subtensor, wallet, task=None):
     """The `Miner` or `Validator` a spec describes (not started). ``task`` overrides ``spec["task"]``."""
+    from ..scenarios import behaviour_spec, build_miner, build_validator
     from .miner import Miner
     from .validator import Validator
 
     task = task if task is not None else build_task(spec.get("task"))
+    behaviour = spec.get("behaviour")
     if spec["role"] == "miner":
         kwargs = {k: spec[k] for k in ("train_steps", "lr", "port", "register", "seed") if k in spec}
-        model = build_model(spec.get("model", "tiny"), spec.get("seed", 0), spec.get("device"))
+        if behaviour is not None and behaviour_spec(behaviour, "miner")["kind"] in ("noise", "lazy", "copier"):
+            model = None  # the behaviour brings its own answers: no model to build
+        else:
+            model = build_model(spec.get("model", "tiny"), spec.get("seed", 0), spec.get("device"))
+        if behaviour is not None:
+            return build_miner(behaviour, wallet, subtensor, spec["netuid"], task=task,
+                               **({"model": model} if model is not None else {}), **kwargs)
         return Miner(wallet, subtensor, spec["netuid"], model=model, task=task, **kwargs)
-    kwargs = {k: spec[k] for k in ("k", "batch_size", "timeout", "weights_interval", "explore", "seed") if k in spec}
+    kwargs = {k: spec[k] for k in ("k", "batch_size", "timeout", "weights_interval", "explore", "seed", "dedupe",
+                                   "duplicate_tol", "loo", "shapley", "alpha") if k in spec}
+    if behaviour is not None:
+        return build_validator(behaviour, wallet, subtensor, spec["netuid"], task=task, **kwargs)
     return Validator(wallet, subtensor, spec["netuid"], task=task, **kwargs)
 
 

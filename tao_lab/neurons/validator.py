@@ -42,16 +42,26 @@ class Validator:
             for teaching: slower, and not part of the default reward).
         alpha: the moving average's weight for each new step in the `ScoreBook`.
         seed: routing and sampling seed.
+        dedupe: the copy guard. Answers that repeat another miner's answer of the same step (every
+            target log-prob within ``duplicate_tol`` nats) fail as ``"duplicate"``, and only the
+            fastest keeps the credit: a miner that relays another's answers is always slower than
+            the miner it copies, so it earns nothing from it (`find_duplicates`).
+
+    Subclasses change what the validator does by overriding `choose_weights` (what it puts on chain)
+    or `step`; `tao_lab.scenarios` has adversarial ones (weight copiers, colluders, lazy and
+    random validators).
     """
 
     def __init__(self, wallet, subtensor, netuid: int, task=None, k: int = 4, batch_size: int = 32,
                  timeout: float = 5.0, weights_interval: int = 1, explore: float = 0.1, seed: int = 0,
-                 loo: bool = True, shapley: bool = False, alpha: float = 0.1):
+                 loo: bool = True, shapley: bool = False, alpha: float = 0.1, dedupe: bool = False,
+                 duplicate_tol: float = 1e-3):
         from ..tasks import NextTokenTask
 
         self.wallet, self.subtensor, self.netuid = wallet, subtensor, netuid
         self.task = task or NextTokenTask()
         self.batch_size, self.timeout, self.weights_interval = batch_size, timeout, weights_interval
+        self.dedupe, self.duplicate_tol = bool(dedupe), float(duplicate_tol)
         self.rng = np.random.default_rng(seed)
         self.router = Router(k=k, explore=explore, rng=np.random.default_rng(seed + 1), loo=loo, shapley=shapley)
         self.scores = ScoreBook(alpha=alpha)
@@ -91,7 +101,8 @@ class Validator:
                   and all(e is None or e == got for e, got in zip(expected, reply.log_probs.shape)))
             answers[uid] = self._target_logprobs(reply.log_probs, batch) if ok else None
             latency[uid] = getattr(reply, "process_time", None)
-        scores = self.router.update(answers)
+        rejected = find_duplicates(answers, latency, self.duplicate_tol) if self.dedupe else {}
+        scores = self.router.update(answers, rejected)
         self.last_step = scores  # `StepScores`: per-miner loss, mixture share, leave-one-out, failures
         moving = self.scores.update(scores)
         me = self.uid if self.uid is not None else -1
@@ -146,7 +157,9 @@ class Validator:
             return self._reveal(mg)
         if action == "wait" or (action == "commit" and self._pending is not None):
             return "wait"
-        weights = self.scores.weights(mg.n)
+        if self.uid < len(mg.validator_permit) and not mg.validator_permit[self.uid]:
+            return "no permit"  # the chain refuses weights on others until an epoch grants a permit
+        weights = np.asarray(self.choose_weights(mg), dtype=np.float64)
         if not weights.any():
             return "nothing to weigh"
         targets = {int(u): float(w) for u, w in enumerate(weights) if w > 0}
@@ -162,6 +175,13 @@ class Validator:
         self.weights_set += 1
         self.events.append("weights", block=mg.block, validator_uid=self.uid, value=len(targets), action="set")
         return "set"
+
+    def choose_weights(self, mg) -> np.ndarray:
+        """The weights to put on chain now, (n,) floats >= 0 over uids (any scale; zeros are left out).
+
+        The default is the moving-average scores (`ScoreBook.weights`); a subclass may override it.
+        """
+        return self.scores.weights(mg.n)
 
     def _reveal(self, mg) -> str:
         from ..client.errors import ChainError
@@ -229,3 +249,28 @@ class Validator:
                 "running": self._thread is not None and self._thread.is_alive(),
                 "error": repr(self.error) if self.error else None}
 
+
+
+def find_duplicates(answers, latency, tol: float = 1e-3) -> dict[int, str]:
+    """The answers of one step that repeat an earlier (faster) one: uid -> ``"duplicate of uid K"``.
+
+    ``answers``: uid -> (N,) target log-probs or None; ``latency``: uid -> seconds or None (unknown
+    counts as slowest). Answers are taken fastest first; one whose every value lies within ``tol``
+    of an answer already kept is a duplicate of it. Honest miners with different models differ by
+    far more than 1e-3 nats on some token of a batch; a relay of another miner's answer matches it
+    exactly and arrives after it.
+    """
+    order = sorted((u for u, a in answers.items() if a is not None),
+                   key=lambda u: (latency.get(u) is None, latency.get(u) or 0.0, u))
+    kept: list[tuple[int, np.ndarray]] = []
+    rejected: dict[int, str] = {}
+    for uid in order:
+        arr = np.asarray(answers[uid], dtype=np.float64).ravel()
+        if not np.isfinite(arr).all():
+            continue  # invalid answers fail on their own
+        twin = next((k for k, other in kept if other.shape == arr.shape and np.max(np.abs(other - arr)) <= tol), None)
+        if twin is None:
+            kept.append((uid, arr))
+        else:
+            rejected[uid] = f"duplicate of uid {twin}"
+    return rejected

@@ -372,11 +372,11 @@ class Node:
         state = self.chain.state()
         if not sub.NetworksAdded.get(state, netuid):
             raise RpcError(-32602, f"Invalid params: subnet {netuid} does not exist")
-        if hasattr(sub, "blocks_until_next_epoch"):
-            blocks = sub.blocks_until_next_epoch(state, netuid, self.chain.head_number) + 1
-        else:  # subtensor's classic schedule: an epoch when (block + netuid + 1) % (tempo + 1) == 0
-            tempo = sub.Tempo.get(state, netuid)
-            blocks = tempo + 1 - ((self.chain.head_number + 1 + netuid + 1) % (tempo + 1)) + 1 if tempo else 1
+        if not sub.Tempo.get(state, netuid):
+            raise RpcError(-32602, f"Invalid params: subnet {netuid} has tempo 0 and runs no epoch on its own")
+        # the pallet runs the epoch in the first block `now` with now - LastEpochBlock >= tempo
+        # (`should_run_epoch`); the next block is head + 1
+        blocks = sub.blocks_until_next_auto_epoch(state, netuid, self.chain.head_number + 1) + 1
         await self.rpc_dev_newBlock(s, blocks)
         return blocks
 

@@ -9,13 +9,17 @@ changes only what changed. nbformat is imported when a notebook is built, not wi
 
 from __future__ import annotations
 
-from .errors import InputError
+from ..errors import InputError
 
-__all__ = ["QUICKSTART", "DASHBOARD", "LAB", "TEMPLATES", "notebook", "template"]
+__all__ = ["QUICKSTART", "DASHBOARD", "LAB", "NOTEBOOKS", "TEMPLATES", "notebook", "template"]
 
 
 def notebook(cells, **metadata):
-    """An nbformat v4 notebook of ``cells``: ``(kind, source[, tags])`` with kind ``"md"`` or ``"code"``."""
+    """An nbformat v4 notebook of ``cells``: ``(kind, source[, tags])`` with kind ``"md"`` or ``"code"``.
+
+    The tag ``"parameters"`` marks papermill's parameters cell; ``"solution"`` collapses a cell
+    (source and outputs hidden in JupyterLab until the reader opens it).
+    """
     import nbformat as nbf
 
     nb = nbf.v4.new_notebook()
@@ -26,6 +30,8 @@ def notebook(cells, **metadata):
         cell.id = f"cell-{i}"  # stable ids: regenerating a notebook changes only what changed
         if tags:
             cell.metadata["tags"] = list(tags[0])
+            if "solution" in tags[0]:  # an exercise's solution: collapsed until the reader opens it
+                cell.metadata["jupyter"] = {"source_hidden": True, "outputs_hidden": True}
         nb.cells.append(cell)
     return nb
 
@@ -65,7 +71,8 @@ offline). `lab.close()` stops everything; so does restarting the kernel."""),
     ("code", """lab.table(sort_by="I", descending=True)"""),
     ("code", """lab.report("quickstart_report.html")"""),
     ("md", """Next: `01_chain_and_wallets` (the chain underneath), `03_yuma_consensus` (the epoch, step
-by step, with `lab.explainer()`), and `docs/lab.md` for everything the `Lab` can do."""),
+by step, with the explainer; `lab.explainer()` opens it on this subnet), and `docs/lab.md` for
+everything the `Lab` can do."""),
 ]
 
 
@@ -122,3 +129,19 @@ def template(name: str):
     if name not in TEMPLATES:
         raise InputError("template", f"unknown template {name!r}; choose from {sorted(TEMPLATES)}")
     return notebook(TEMPLATES[name][0])
+
+
+from . import attack_lab, chain, emissions, moe, neurons, sweep, yuma  # noqa: E402  (the tutorials' cells: data only)
+
+#: file in notebooks/ -> its cells, in reading order (notebooks/make_notebooks.py writes them all)
+NOTEBOOKS = {
+    "00_quickstart.ipynb": QUICKSTART,
+    "01_chain_and_wallets.ipynb": chain.CELLS,
+    "02_miners_and_validators.ipynb": neurons.CELLS,
+    "03_yuma_consensus.ipynb": yuma.CELLS,
+    "04_mixture_of_experts.ipynb": moe.CELLS,
+    "05_emissions_and_staking.ipynb": emissions.CELLS,
+    "06_attack_lab.ipynb": attack_lab.CELLS,
+    "dashboard.ipynb": DASHBOARD,
+    "sweep.ipynb": sweep.CELLS,
+}

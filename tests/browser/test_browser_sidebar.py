@@ -213,3 +213,45 @@ def test_sidebar_renders_gpus_and_every_neuron_state(sidebar_lab, page, artifact
     assert stoppable == ["miner0", "validator0", "miner2"]  # not the crashed one, nor uid 0 (no notebook runs it)
     assert "out of memory" in panel.locator('tr.tao-lab-Neuron[data-name="miner1"]').get_attribute("title")
     page.screenshot(path=str(artifacts / "sidebar-gpus-states.png"), clip={"x": 0, "y": 0, "width": 300, "height": 620})
+
+
+def test_palette_launcher_and_settings(sidebar_lab, page, artifacts):
+    """The commands are in the palette under "TAO Lab", the launcher has the TAO Lab cards, and the
+    settings registry serves the plugin's schema and keeps a changed value."""
+    lab = sidebar_lab
+    (lab.root_dir / "palette.ipynb").write_text(json.dumps(_notebook(["1 + 1"])))
+    lab.open_notebook(page, "palette.ipynb")
+    page.keyboard.press("Control+Shift+C")  # the command palette
+    palette = page.locator(".jp-ModalCommandPalette")  # Lab 4's palette is a modal
+    search = palette.locator(".lm-CommandPalette-input")
+    search.wait_for(timeout=10_000)
+    search.fill("TAO")
+    palette.locator(".lm-CommandPalette-itemLabel", has_text="Start the Shared TAO Devnet").wait_for(timeout=10_000)
+    labels = palette.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel").all_inner_texts()
+    for label in ("Start the Shared TAO Devnet", "Stop the Shared TAO Devnet", "New TAO Lab Notebook",
+                  "Open the TAO Lab Dashboard in Voila", "Show the TAO Lab Sidebar"):
+        assert label in labels, labels
+    artifacts.screenshot(page, "sidebar-palette")
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("Control+Shift+L")  # a new launcher
+    section = page.locator(".jp-Launcher-section", has=page.locator(".jp-Launcher-sectionTitle", has_text="TAO Lab"))
+    section.wait_for(timeout=20_000)
+    cards = section.locator(".jp-LauncherCard-label").all_inner_texts()
+    assert sorted(cards) == ["Dashboard", "Lab Notebook"], cards  # short labels under the TAO Lab heading
+    artifacts.screenshot(page, "sidebar-launcher")
+
+    url = f"{lab.url}/lab/api/settings/tao-lab:plugin"
+    headers = {"Authorization": f"token {lab.token}", "Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+        setting = json.loads(r.read())
+    props = setting["schema"]["properties"]
+    assert props["blockTime"]["default"] == 0.25 and props["port"]["default"] == 0 and "walletFolder" in props
+    body = json.dumps({"raw": json.dumps({"blockTime": 0.5})}).encode()
+    urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=30).close()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            assert json.loads(r.read())["settings"]["blockTime"] == 0.5
+    finally:
+        body = json.dumps({"raw": "{}"}).encode()
+        urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT", headers=headers), timeout=30).close()

@@ -152,6 +152,10 @@ def test_bad_arguments_and_unknown_subnets_are_typed_errors(sub):
         sub.hyperparameters(999)
     with pytest.raises(InputError):
         sub.set_hyperparameter(ALICE, 1, "no_such_parameter", 1)
+    block = sub.block()
+    with pytest.raises(InputError, match=r"kappa.*sudo_set_kappa\('kappa',\) cannot take \[131070\].*out of range"):
+        sub.set_hyperparameter(ALICE, 1, "kappa", 131_070)  # a u16: refused before anything is sent
+    assert sub.block() == block and sub.hyperparameters(1)["kappa"] == 32767
     with pytest.raises(InputError):
         sub.serve_axon(ALICE, 1, "not-an-ip", 1)
     with pytest.raises(InputError):

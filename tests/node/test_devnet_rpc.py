@@ -431,10 +431,16 @@ def test_interval_mode_produces_blocks_by_itself(substrate):
 def test_dev_next_epoch(substrate):
     if "SubtensorModule" not in pallet_names(substrate):
         pytest.skip("the runtime has no SubtensorModule yet (dev_nextEpoch runs subnet epochs)")
-    start = head_number(substrate)
-    blocks = rpc(substrate, "dev_nextEpoch", 1)
-    assert isinstance(blocks, int) and blocks >= 1
-    assert head_number(substrate) == start + blocks
+    def last_epoch():
+        return substrate.query("SubtensorModule", "LastMechansimStepBlock", [1]).value
+
+    for _ in range(3):  # each call ends exactly at the block whose epoch ran, one epoch per call
+        start, before = head_number(substrate), last_epoch()
+        blocks = rpc(substrate, "dev_nextEpoch", 1)
+        assert isinstance(blocks, int) and blocks >= 1
+        assert head_number(substrate) == start + blocks == last_epoch() > before
+    tempo = substrate.query("SubtensorModule", "Tempo", [1]).value
+    assert rpc(substrate, "dev_nextEpoch", 1) == tempo  # from an epoch's block: tempo blocks to the next
     assert rpc_error(substrate, "dev_nextEpoch", 999)["code"] == -32602
 
 

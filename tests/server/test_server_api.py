@@ -7,6 +7,8 @@ import os
 import shutil
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import nbformat
 import pytest
@@ -43,6 +45,44 @@ def test_every_route_needs_the_token(jupyter_server, method, path):
         assert status in (401, 403), (token, status, body)
         assert "token" in body["error"]
     assert jupyter_server.get("devnet")["running"] is False  # the refused POST started nothing
+
+
+def test_a_browser_session_needs_the_xsrf_token_to_change_anything(jupyter_server):
+    """A logged-in browser (the login cookie, no token header), as a page on another site could make
+    it send requests: reading works, but a POST whose X-XSRFToken does not match its _xsrf cookie is
+    refused (403) and changes nothing; with a matching pair, as JupyterLab sends, it goes through."""
+    import http.cookiejar
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with opener.open(f"{jupyter_server.url}/api/status?token={jupyter_server.token}", timeout=60) as r:  # logs in
+        assert r.status == 200
+    login = "; ".join(f"{c.name}={c.value}" for c in jar if c.name.startswith("username-"))
+    assert login, [c.name for c in jar]
+
+    def call(method, path, xsrf_header=None, xsrf_cookie=None, body=b"{}"):
+        headers = {"Content-Type": "application/json",
+                   "Cookie": login + (f"; _xsrf={xsrf_cookie}" if xsrf_cookie else "")}
+        if xsrf_header:
+            headers["X-XSRFToken"] = xsrf_header
+        req = urllib.request.Request(f"{jupyter_server.url}/tao-lab/api/{path}", method=method, headers=headers,
+                                     data=body if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert call("GET", "status") == 200  # the session reads
+    body = json.dumps({"template": "lab", "path": "xsrf-check.ipynb"}).encode()
+    assert call("POST", "notebooks", body=body) == 403  # neither
+    assert call("POST", "notebooks", xsrf_header="forged", body=body) == 403  # no cookie to match
+    assert call("POST", "notebooks", xsrf_header="forged", xsrf_cookie="0123abcd", body=body) == 403  # mismatch
+    assert call("POST", "devnet", xsrf_cookie="0123abcd") == 403
+    assert not (jupyter_server.root_dir / "xsrf-check.ipynb").exists()
+    assert jupyter_server.get("devnet")["running"] is False
+    assert call("POST", "notebooks", xsrf_header="0123abcd", xsrf_cookie="0123abcd", body=body) == 201
+    assert (jupyter_server.root_dir / "xsrf-check.ipynb").exists()
 
 
 def test_bad_requests_get_4xx_with_a_reason(jupyter_server):
