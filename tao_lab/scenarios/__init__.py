@@ -20,7 +20,8 @@ hyperparameters, epochs, seed), `library` of named ones (``library("copier", gua
 `build_scenario` / `build_sweep`, the figures of their results (docs/scenarios.md).
 
 Miners: ``noise``, ``lazy``, ``copier`` (``target``: hotkey or uid; ``timeout``), ``flaky``
-(``online``, ``period_s``). Validators: ``weight_copier`` (``source``: "consensus", a hotkey or a
+(``online``, ``period_s``), ``specialist`` (``domain``: ``"prose"`` or ``"code"``: it trains on that
+text only). Validators: ``weight_copier`` (``source``: "consensus", a hotkey or a
 uid), ``colluder`` (``friends``, ``share``), ``lazy``, ``random``. The classes are in
 `tao_lab.scenarios.miners` and `tao_lab.scenarios.validators`.
 """
@@ -33,7 +34,10 @@ __all__ = ["LIBRARY", "MINER_BEHAVIOURS", "VALIDATOR_BEHAVIOURS", "Scenario", "S
            "build_miner", "build_scenario", "build_sweep", "build_validator", "library"]
 
 #: kind -> the parameters it takes (besides the neuron's usual ones)
-MINER_BEHAVIOURS = {"noise": (), "lazy": (), "copier": ("target", "timeout"), "flaky": ("online", "period_s")}
+MINER_BEHAVIOURS = {"noise": (), "lazy": (), "copier": ("target", "timeout"), "flaky": ("online", "period_s"),
+                    "specialist": ("domain",)}
+#: a specialist's training text: "prose" (Python's documentation) or "code" (stdlib source)
+SPECIALIST_DOMAINS = ("prose", "code")
 VALIDATOR_BEHAVIOURS = {"weight_copier": ("source",), "colluder": ("friends", "share"), "lazy": (), "random": ()}
 
 #: the parameters that name other neurons (a Lab replaces its neurons' names by their hotkeys)
@@ -54,6 +58,8 @@ def behaviour_spec(behaviour, role: str) -> dict:
         raise InputError("behaviour", f"a {kind!r} {role} takes {list(known[kind]) or 'no parameters'}, got {extra}")
     if kind == "copier" and "target" not in spec:
         raise InputError("behaviour", "a copier needs a 'target': the hotkey or uid of the miner it copies")
+    if kind == "specialist" and spec.get("domain") not in SPECIALIST_DOMAINS:
+        raise InputError("behaviour", f"a specialist needs a 'domain' from {SPECIALIST_DOMAINS}, got {spec.get('domain')!r}")
     return dict(spec)
 
 
@@ -72,6 +78,11 @@ def build_miner(behaviour, wallet, subtensor, netuid: int, **kwargs):
     if kind == "copier":
         kwargs.pop("model", None)
         return CopierMiner(wallet, subtensor, netuid, **params, **kwargs)
+    if kind == "specialist":  # an ordinary miner that trains (pretrain and while serving) on one kind of text
+        from ..tasks import NextTokenTask, pydoc_text, stdlib_source
+
+        text = pydoc_text() if params["domain"] == "prose" else stdlib_source()
+        return Miner(wallet, subtensor, netuid, **{**kwargs, "task": NextTokenTask(text=text, context=64)})
     return FlakyMiner(wallet, subtensor, netuid, **params, **kwargs)
 
 

@@ -296,5 +296,12 @@ def _collusion(seed: int = 0, epochs: int = 8, colluders: int = 1, **hyper) -> S
                     hyperparameters=hyper, epochs=epochs, seed=seed, name="collusion")
 
 
-LIBRARY = {"noise": _noise, "lazy_miner": _lazy_miner, "copier": _copier, "sybil": _sybil, "flaky": _flaky,
+def _specialists(seed: int = 0, epochs: int = 8, **hyper) -> Scenario:
+    """A prose specialist and a code specialist (60 steps each on their own text), asked about prose."""
+    return Scenario(miners=[{"n": 1, "group": "prose", "pretrain": 60, "behaviour": {"kind": "specialist", "domain": "prose"}},
+                            {"n": 1, "group": "code", "pretrain": 60, "behaviour": {"kind": "specialist", "domain": "code"}}],
+                    validators=[_validators()], hyperparameters=hyper, epochs=epochs, seed=seed, name="specialists")
+
+
+LIBRARY = {"specialists": _specialists, "noise": _noise, "lazy_miner": _lazy_miner, "copier": _copier, "sybil": _sybil, "flaky": _flaky,
            "weight_copier": _weight_copier, "collusion": _collusion}

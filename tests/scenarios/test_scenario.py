@@ -3,6 +3,8 @@ and their results drawn by pure figure functions."""
 
 import json
 
+import numpy as np
+
 import pandas as pd
 import pytest
 
@@ -44,6 +46,20 @@ def test_unknown_fields_and_names_are_refused():
     with pytest.raises(InputError, match="unknown scenario 'copy'"):
         library("copy")
     assert {"noise", "copier", "sybil", "collusion", "weight_copier", "lazy_miner", "flaky"} <= set(LIBRARY)
+
+
+def test_a_specialist_trains_on_its_domain_only():
+    from tao_lab.scenarios import behaviour_spec, build_miner
+    from tao_lab.tasks import stdlib_source
+
+    with pytest.raises(InputError, match="needs a 'domain'"):
+        behaviour_spec({"kind": "specialist", "domain": "poetry"}, "miner")
+    from tao_lab import Wallet
+
+    miner = build_miner({"kind": "specialist", "domain": "code"}, Wallet.dev("//Charlie"), None, 1, model="tiny")
+    corpus = np.frombuffer(stdlib_source().encode()[:500], dtype=np.uint8)
+    assert miner.task.name == "next_token" and (miner.task.tokens[:500] == corpus).all()  # trains on code only
+    assert library("specialists").miners[1]["behaviour"] == {"kind": "specialist", "domain": "code"}
 
 
 def test_seeds_differ_per_neuron_and_follow_the_scenario_seed():
