@@ -146,7 +146,8 @@ class Dashboard(w.VBox):
         lab = self.lab
         tempo = max(1, int(mg.tempo))
         since = max(0, block - int(mg.last_epoch_block)) if mg.last_epoch_block else None
-        epoch = f"next epoch in ~{max(0, tempo + 1 - since)} blocks" if since is not None else "no epoch yet"
+        # the pallet runs the epoch in the first block with block - LastEpochBlock >= tempo
+        epoch = f"next epoch in ~{max(0, tempo - since)} blocks" if since is not None else "no epoch yet"
         state = "paused" if lab.paused else f"{lab.block_time:g} s/block"
         return (f"<div class='tao-lab-ticker' style='font-size:15px'><b>Block <span class='tao-lab-block'>{block}"
                 f"</span></b> &middot; subnet {self._netuid} (tempo {tempo}) &middot; {epoch} &middot; "

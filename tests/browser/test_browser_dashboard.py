@@ -55,7 +55,7 @@ def assert_live(page, artifacts, name: str) -> None:
     assert first_bars > 0 and second_bars > 0, (first_bars, second_bars)
     assert second["bands"] > 0 and second["lines"] > 0, second
     # the figures themselves follow the chain, not only the ticker: the next epoch reaches the
-    # emission panel (an epoch every tempo + 1 blocks, ~5 s at 0.25 s blocks)
+    # emission panel (an epoch every tempo blocks, ~5 s at 0.25 s blocks)
     page.wait_for_function(f"""() => [...document.querySelectorAll('.tao-lab-dashboard .gtitle')]
         .some(t => {{ const m = t.textContent.match(/^Incentive, dividends.*at block (\\d+)/);
                      return m && parseInt(m[1]) > {first["epoch_block"]}; }})""", timeout=30_000)

@@ -197,12 +197,13 @@ def test_recorder_every_block(chain):
 
 def test_recorder_every_epoch(chain):
     subtensor, _ = chain
+    head = subtensor.next_epoch(NETUID)  # the chain stands on an epoch's block
     rec = Recorder(subtensor, NETUID, every="epoch")
     first = rec.step()  # the latest epoch that already ran
-    assert first == [raw(subtensor, "LastMechansimStepBlock", NETUID)]
+    assert first == [raw(subtensor, "LastMechansimStepBlock", NETUID)] == [head]
     tempo = raw(subtensor, "Tempo", NETUID)
-    blocks = rec.record(2 * (tempo + 1), advance=True)
-    assert len(blocks) == 2
+    blocks = rec.record(2 * tempo, advance=True)  # an epoch every tempo blocks: two more
+    assert blocks == [head + tempo, head + 2 * tempo]
     h = rec.history
     assert (h["block"] == h["epoch_block"]).all() and h["epoch"].unique().tolist() == [0, 1, 2]
     assert sorted(h["block"].unique().tolist()) == first + blocks

@@ -134,6 +134,18 @@ class Kernel:
         return ast.literal_eval(result["data"]["text/plain"])
 
     def _execute(self, code: str, user_expressions: dict, timeout: float, allow_error: bool) -> dict:
+        content = self._execute_once(code, user_expressions, timeout, allow_error=True)
+        if content["status"] == "aborted":
+            # ipykernel aborts requests that reach it while it is still handling an error (an
+            # interrupt just answered): the request never ran, so send it again
+            time.sleep(0.5)
+            content = self._execute_once(code, user_expressions, timeout, allow_error=True)
+        if content["status"] != "ok" and not allow_error:
+            raise KernelError("the cell raised in the kernel:\n" + "\n".join(content.get("traceback", []))
+                              + f"\n{content.get('ename')}: {content.get('evalue')} (status {content['status']})")
+        return content
+
+    def _execute_once(self, code: str, user_expressions: dict, timeout: float, allow_error: bool) -> dict:
         msg_id = self.kc.execute(code, user_expressions=user_expressions, allow_stdin=False)
         deadline = time.monotonic() + timeout
         stdout: list[str] = []
