@@ -122,5 +122,6 @@ def test_a_weight_copier_works_under_commit_reveal():
     assert s.hyperparameters == {"commit_reveal_weights_enabled": True}
     result = s.run()
     t = result.table.set_index("name")
-    assert t.loc["copycat0", "D"] > 0 and t.loc["copycat0", "emission"] > 0, t
-    assert t.loc["validator0", "D"] > 0 and t.loc["validator1", "D"] > 0
+    # what it earned over the run (the last epoch alone may fall between a commit and its reveal)
+    assert t.loc["copycat0", "emission"] > 0, t
+    assert t.loc["validator0", "emission"] > 0 and t.loc["validator1", "emission"] > 0, t
