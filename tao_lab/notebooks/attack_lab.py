@@ -12,7 +12,7 @@ A `Scenario` is plain data (groups of miners and validators, their behaviours, h
 epochs and a seed), so every run here can be repeated, swept over a grid (`sweep.ipynb`) or run
 from a terminal (`tao-lab scenario copier --guard`). Each run takes well under a minute on a laptop's CPU."""),
     ("code", """# Parameters (papermill can override them)
-epochs = 8     # epochs per scenario, after every neuron serves
+epochs = 6     # epochs per scenario, after every neuron serves
 seed = 0""", ["parameters"]),
     ("code", """from tao_lab.scenarios import Scenario, build_scenario, library
 

@@ -23,7 +23,7 @@ Run on its own, it is an ordinary notebook: one scenario (a copier against hones
     ("code", """# Parameters (papermill and `tao-lab sweep --grid NAME=...` override them)
 kappa = 0.5            # the consensus majority, as a fraction (the chain stores it as u16)
 copiers = 1            # miners relaying honest0's answers
-guard = False          # the validators' copy guard (Validator(dedupe=True))
+guard = False          # the copy guard of the validators (Validator(dedupe=True))
 seed = 0
 epochs = 6
 results_path = "sweep_result.csv"   # the runner sets these two for every run
