@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Hashable, Mapping
 
 import numpy as np
 
@@ -44,8 +45,10 @@ class Validator:
         seed: routing and sampling seed.
         dedupe: the copy guard. Answers that repeat another miner's answer of the same step (every
             target log-prob within ``duplicate_tol`` nats) fail as ``"duplicate"``, and only the
-            fastest keeps the credit: a miner that relays another's answers is always slower than
-            the miner it copies, so it earns nothing from it (`find_duplicates`).
+            original keeps the credit: the one that, over every step the two matched, answered
+            first (round trips measured by this validator) most often. A miner that relays
+            another's answers is slower than the miner it copies on average, so it earns nothing
+            from it (`find_duplicates`).
 
     Subclasses change what the validator does by overriding `choose_weights` (what it puts on chain)
     or `step`; `tao_lab.scenarios` has adversarial ones (weight copiers, colluders, lazy and
@@ -77,6 +80,7 @@ class Validator:
         self._pending: dict | None = None  # a commit awaiting its reveal (commit-reveal subnets)
         self.last_step = None
         self.last_weights: dict[int, float] | None = None  # the scores as of the last weights on chain
+        self._copies: dict = {}  # the copy guard's record: who answered first, per pair of identical answerers
 
     def __repr__(self) -> str:
         return f"Validator(uid={self.uid}, netuid={self.netuid}, steps={self.steps})"
@@ -100,8 +104,9 @@ class Validator:
             ok = (reply.status == 200 and reply.log_probs is not None and reply.log_probs.ndim == len(expected)
                   and all(e is None or e == got for e, got in zip(expected, reply.log_probs.shape)))
             answers[uid] = self._target_logprobs(reply.log_probs, batch) if ok else None
-            latency[uid] = getattr(reply, "process_time", None)
-        rejected = find_duplicates(answers, latency, self.duplicate_tol) if self.dedupe else {}
+            latency[uid] = getattr(reply, "elapsed", None)  # measured here: a miner cannot claim to be fast
+        rejected = (find_duplicates(answers, latency, self.duplicate_tol, record=self._copies, keys=hotkeys)
+                    if self.dedupe else {})
         scores = self.router.update(answers, rejected)
         self.last_step = scores  # `StepScores`: per-miner loss, mixture share, leave-one-out, failures
         moving = self.scores.update(scores)
@@ -251,26 +256,51 @@ class Validator:
 
 
 
-def find_duplicates(answers, latency, tol: float = 1e-3) -> dict[int, str]:
-    """The answers of one step that repeat an earlier (faster) one: uid -> ``"duplicate of uid K"``.
+def find_duplicates(answers, latency, tol: float = 1e-3, record: dict | None = None,
+                    keys: Mapping[int, Hashable] | None = None) -> dict[int, str]:
+    """The answers of one step that repeat another miner's answer: uid -> ``"duplicate of uid K"``.
 
     ``answers``: uid -> (N,) target log-probs or None; ``latency``: uid -> seconds or None (unknown
-    counts as slowest). Answers are taken fastest first; one whose every value lies within ``tol``
-    of an answer already kept is a duplicate of it. Honest miners with different models differ by
-    far more than 1e-3 nats on some token of a batch; a relay of another miner's answer matches it
-    exactly and arrives after it.
+    counts as slowest). Answers whose every value lies within ``tol`` of each other form a group
+    (honest miners with different models differ by far more than 1e-3 nats on some token of a batch;
+    a relay of another miner's answer matches it exactly). One member of each group keeps the
+    credit, the original, and the others are duplicates of it.
+
+    Without ``record`` the original is the fastest of the step. A relay is slower than the miner it
+    copies on average, not in every step: on a busy machine the relayed request can be served
+    first. So a validator passes ``record``, a dict it keeps across steps, where every group adds
+    who answered first for each pair of its members; the original is then the member that answered
+    first most often over all the steps its group matched (this step's order breaks ties).
+    ``keys``: uid -> a stable identity for ``record`` (the hotkey, so that a new miner on a uid
+    starts afresh); default the uid.
     """
     order = sorted((u for u, a in answers.items() if a is not None),
                    key=lambda u: (latency.get(u) is None, latency.get(u) or 0.0, u))
-    kept: list[tuple[int, np.ndarray]] = []
-    rejected: dict[int, str] = {}
+    groups: list[list[tuple[int, np.ndarray]]] = []
     for uid in order:
         arr = np.asarray(answers[uid], dtype=np.float64).ravel()
         if not np.isfinite(arr).all():
             continue  # invalid answers fail on their own
-        twin = next((k for k, other in kept if other.shape == arr.shape and np.max(np.abs(other - arr)) <= tol), None)
-        if twin is None:
-            kept.append((uid, arr))
+        group = next((g for g in groups if g[0][1].shape == arr.shape and np.max(np.abs(g[0][1] - arr)) <= tol), None)
+        if group is None:
+            groups.append([(uid, arr)])
         else:
-            rejected[uid] = f"duplicate of uid {twin}"
+            group.append((uid, arr))
+    rejected: dict[int, str] = {}
+    for group in (g for g in groups if len(g) > 1):
+        uids = [u for u, _ in group]  # fastest first
+        original = uids[0]
+        if record is not None:
+            key = (lambda u: keys.get(u, u)) if keys is not None else (lambda u: u)
+            wins = dict.fromkeys(uids, 0)
+            for i, a in enumerate(uids):
+                for b in uids[i + 1:]:
+                    tally = record.setdefault(tuple(sorted((key(a), key(b)), key=repr)), {key(a): 0, key(b): 0})
+                    tally[key(a)] += 1  # a answered before b this step
+            for a in uids:
+                wins[a] = sum(record[tuple(sorted((key(a), key(b)), key=repr))][key(a)] for b in uids if b != a)
+            original = max(uids, key=lambda u: (wins[u], -uids.index(u)))
+        for uid in uids:
+            if uid != original:
+                rejected[uid] = f"duplicate of uid {original}"
     return rejected

@@ -21,6 +21,27 @@ def test_find_duplicates_credits_the_fastest():
     assert find_duplicates({1: a, 2: a.copy()}, {1: None, 2: 0.5}) == {1: "duplicate of uid 2"}
     # different answers are no duplicates, however close in time
     assert find_duplicates({1: a, 2: a + 0.01}, {1: 0.1, 2: 0.1}) == {}
+    # three alike: one original, two duplicates of it
+    assert find_duplicates({1: a, 2: a.copy(), 4: a.copy()}, {1: 0.3, 2: 0.1, 4: 0.2}) == {
+        1: "duplicate of uid 2", 4: "duplicate of uid 2"}
+
+
+def test_the_copy_guard_remembers_who_answered_first():
+    """A relay that comes back first now and then (a busy machine) does not take the credit: over
+    the steps the pair matched, the original answered first more often."""
+    a = np.log(np.full(8, 0.5))
+    record, keys = {}, {1: "hotkey-honest", 2: "hotkey-copier"}
+    for _ in range(3):  # the copier is slower three times...
+        assert find_duplicates({1: a, 2: a.copy()}, {1: 0.1, 2: 0.2}, record=record, keys=keys) == {
+            2: "duplicate of uid 1"}
+    # ... then once faster: the record still names the honest miner the original
+    assert find_duplicates({1: a, 2: a.copy()}, {1: 0.3, 2: 0.2}, record=record, keys=keys) == {
+        2: "duplicate of uid 1"}
+    assert record == {("hotkey-copier", "hotkey-honest"): {"hotkey-honest": 3, "hotkey-copier": 1}}
+    # a new miner on uid 2 (another hotkey) starts afresh: this step's order decides
+    keys[2] = "hotkey-new"
+    assert find_duplicates({1: a, 2: a.copy()}, {1: 0.3, 2: 0.2}, record=record, keys=keys) == {
+        1: "duplicate of uid 2"}
 
 
 def test_behaviours_are_checked():
