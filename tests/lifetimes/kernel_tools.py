@@ -22,38 +22,15 @@ import socket
 import time
 from pathlib import Path
 
-__all__ = ["Kernel", "KernelError", "gone", "port_free", "wait_for", "wait_gone", "wait_port_free", "devnet_port"]
+from _support import gone, wait_for
+
+__all__ = ["Kernel", "KernelError", "devnet_port", "gone", "port_free", "wait_for", "wait_gone", "wait_port_free"]
 
 
 class KernelError(AssertionError):
     """A cell raised in the kernel; the message carries the kernel's traceback."""
 
 
-def wait_for(predicate, timeout: float, poll: float = 0.05) -> bool:
-    """Poll ``predicate()`` until it is true (returns True) or ``timeout`` seconds pass (returns False)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
-
-
-def gone(pid: int) -> bool:
-    """True when ``pid`` no longer runs (a zombie awaiting a reaper counts as gone: it holds no socket)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:  # no /proc (macOS)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:

@@ -12,10 +12,9 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 import pytest
+from _support import gone, wait_for
 
 from tao_lab import Devnet, Metagraph, Subtensor, Wallet
 from tao_lab.errors import InputError
@@ -25,28 +24,6 @@ TAO = 10**9
 VALIDATOR = ("//Dave", "//Dave//supervised")
 
 
-def wait_for(predicate, timeout: float, poll: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
-
-
-def gone(pid: int) -> bool:
-    """True when ``pid`` no longer runs (a zombie, left for a reaper that never comes, counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state in ("Z", "X")
-    except FileNotFoundError:
-        return True
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
 
 
 def port_free(port: int) -> bool:

@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+from _support import wait_for
 
 from tao_lab import Devnet, Subtensor, Wallet
 from tao_lab.neurons.supervisor import NeuronCrashed, Supervisor
@@ -19,14 +20,6 @@ from tao_lab.neurons.supervisor import NeuronCrashed, Supervisor
 TAO = 10**9
 VALIDATORS = {"pv": ("//Dave", "//Dave//events-process"), "tv": ("//Eve", "//Eve//events-thread")}
 
-
-def wait_for(predicate, timeout: float, poll: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll)
-    return True
 
 
 def kinds(sup: Supervisor, neuron: str) -> set[str]:

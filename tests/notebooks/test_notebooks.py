@@ -1,14 +1,14 @@
 """The notebooks are products: they run headless (papermill, a real kernel), and what their text
 says matches what their outputs show."""
 
-import os
 import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
 
 papermill = pytest.importorskip("papermill")
+
+from _support import run_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -16,18 +16,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 def execute(name: str, tmp_path: Path, **parameters):
     src = tmp_path / name
     shutil.copy(NOTEBOOKS / name, src)
-    out = tmp_path / f"executed-{name}"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    old = dict(os.environ)
-    os.environ.update(env)
-    try:
-        papermill.execute_notebook(str(src), str(out), parameters=parameters, kernel_name="python3",
-                                   cwd=str(tmp_path), progress_bar=False, store_widget_state=False,
-                                   execution_timeout=300)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return nbformat.read(out, as_version=4)  # multi-line outputs joined into strings
+    return run_notebook(src, tmp_path / f"executed-{name}", timeout=300, **parameters)
 
 
 def outputs(nb, index: int) -> list[dict]:

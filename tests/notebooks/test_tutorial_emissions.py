@@ -1,6 +1,5 @@
 """05_emissions_and_staking: the notebook runs headless, and every claim its text makes holds in its outputs."""
 
-import os
 import re
 from pathlib import Path
 
@@ -9,23 +8,16 @@ import pytest
 
 papermill = pytest.importorskip("papermill")
 
-from tao_lab.notebooks import notebook  # noqa: E402
-from tao_lab.notebooks.emissions import CELLS  # noqa: E402
+from _support import run_notebook
+
+from tao_lab.notebooks import notebook
+from tao_lab.notebooks.emissions import CELLS
 
 
 def execute(tmp_path: Path, **parameters):
-    src, out = tmp_path / "05.ipynb", tmp_path / "executed-05.ipynb"
+    src = tmp_path / "05.ipynb"
     nbformat.write(notebook(CELLS), src)
-    old = dict(os.environ)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        papermill.execute_notebook(str(src), str(out), parameters=parameters, kernel_name="python3",
-                                   cwd=str(tmp_path), progress_bar=False, store_widget_state=False,
-                                   execution_timeout=120)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return nbformat.read(out, as_version=4)
+    return run_notebook(src, tmp_path / "executed-05.ipynb", timeout=120, **parameters)
 
 
 def num(pattern: str, text: str) -> tuple[float, ...]:

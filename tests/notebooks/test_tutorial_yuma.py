@@ -5,7 +5,6 @@ The notebook is built from the cell definitions into tmp_path (not read from not
 once with papermill, and each section's printed numbers are parsed and checked against the text.
 """
 
-import os
 import re
 
 import nbformat
@@ -13,8 +12,10 @@ import pytest
 
 papermill = pytest.importorskip("papermill")
 
-from tao_lab.notebooks import notebook  # noqa: E402
-from tao_lab.notebooks.yuma import CELLS  # noqa: E402
+from _support import run_notebook
+
+from tao_lab.notebooks import notebook
+from tao_lab.notebooks.yuma import CELLS
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +23,7 @@ def nb(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("yuma")
     src, out = tmp / "03_yuma_consensus.ipynb", tmp / "executed.ipynb"
     nbformat.write(notebook(CELLS), src)
-    old = dict(os.environ)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        papermill.execute_notebook(str(src), str(out), kernel_name="python3", cwd=str(tmp),
-                                   progress_bar=False, store_widget_state=False, execution_timeout=120)
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return nbformat.read(out, as_version=4)
+    return run_notebook(src, out, timeout=120)
 
 
 def code_cell(nb, marker: str):

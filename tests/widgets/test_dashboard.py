@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from _support import wait_for
 
 from tao_lab import Lab
 from tao_lab.widgets.dashboard import NO_UID, PANELS, Dashboard
@@ -23,14 +24,6 @@ def lab():
     lab.close()
 
 
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
 
 @pytest.fixture
 def dashboard(lab):
@@ -42,7 +35,7 @@ def dashboard(lab):
 def test_dashboard_shows_the_chain_and_updates_live(lab, dashboard):
     assert set(dashboard.widgets) == set(PANELS)
     first = dashboard.ticks
-    assert wait_until(lambda: dashboard.ticks >= first + 5), dashboard.error
+    assert wait_for(lambda: dashboard.ticks >= first + 5), dashboard.error
     assert dashboard.error is None
     block = int(dashboard.ticker.value.split("tao-lab-block'>")[1].split("<")[0])
     assert abs(block - lab.block) <= 3
@@ -61,7 +54,7 @@ def test_updates_are_in_place(dashboard):
     traces = {name: list(fig.data) for name, fig in dashboard.widgets.items()}
     widgets = dict(dashboard.widgets)
     ticks = dashboard.ticks
-    assert wait_until(lambda: dashboard.ticks >= ticks + 5)
+    assert wait_for(lambda: dashboard.ticks >= ticks + 5)
     assert dashboard.widgets == widgets  # the same FigureWidgets, never rebuilt
     for name in ("weights", "emission", "stake"):
         assert all(a is b for a, b in zip(traces[name], dashboard.widgets[name].data))
@@ -84,9 +77,9 @@ def test_highlight_reaches_every_panel(lab, dashboard):
     uid = lab.uid("miner1")
     before = dashboard.widgets["stake"].to_dict()
     dashboard.uid_select.value = uid
-    assert wait_until(lambda: dashboard.highlight == uid and dashboard.widgets["stake"].to_dict() != before)
+    assert wait_for(lambda: dashboard.highlight == uid and dashboard.widgets["stake"].to_dict() != before)
     dashboard.uid_select.value = NO_UID
-    assert wait_until(lambda: dashboard.highlight is None)
+    assert wait_for(lambda: dashboard.highlight is None)
 
 
 def test_controls_act_on_the_lab(lab, dashboard):
@@ -117,9 +110,9 @@ def test_static_copy_for_offline_html(dashboard):
 def test_a_dashboard_stops_with_its_lab():
     lab = Lab(block_time=0.1, reuse=False)
     d = Dashboard(lab, refresh=0.1)
-    assert wait_until(lambda: d.ticks >= 2)
+    assert wait_for(lambda: d.ticks >= 2)
     lab.close()
-    assert wait_until(lambda: d._thread is None or not d._thread.is_alive(), timeout=5)
+    assert wait_for(lambda: d._thread is None or not d._thread.is_alive(), timeout=5)
 
 
 def test_a_panel_no_front_end_confirms_gets_a_fresh_widget_a_few_times(lab, monkeypatch):
@@ -131,7 +124,7 @@ def test_a_panel_no_front_end_confirms_gets_a_fresh_widget_a_few_times(lab, monk
     d = lab.dashboard(refresh=0.1, panels=("weights", "emission"))
     try:
         first = d.widgets["weights"]
-        assert wait_until(lambda: d.swaps.get("weights", 0) == D.MAX_SWAPS, timeout=15), d.swaps
+        assert wait_for(lambda: d.swaps.get("weights", 0) == D.MAX_SWAPS, timeout=15), d.swaps
         new = d.widgets["weights"]
         assert new is not first and d._cells["weights"].children == (new,)
         assert new.data[0].type == first.data[0].type and len(new.data) == len(first.data)

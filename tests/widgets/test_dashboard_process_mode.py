@@ -2,21 +2,12 @@
 the kernel live (the supervisor's event stream), so `lab.events` and the routing and scores panels
 show what the process did, not only what a status file says."""
 
-import time
 
 import numpy as np
 import pytest
+from _support import wait_for
 
 from tao_lab import Lab
-
-
-def wait_until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +26,7 @@ def test_process_validators_stream_their_events_to_the_lab(lab):
     status = lab.supervisor.status("validator0")
     assert status["mode"] == "process" and status["pid"] and int(status["pid"]) > 0
     start, _ = lab.events.since(0)
-    assert wait_until(lambda: {"route", "response", "score"} <= {e["kind"] for e in lab.events.since(0)[0]}), \
+    assert wait_for(lambda: {"route", "response", "score"} <= {e["kind"] for e in lab.events.since(0)[0]}), \
         lab.logs("validator0")
     events = lab.events.since(len(start))[0] or lab.events.since(0)[0]
     assert {e["neuron"] for e in events} == {"validator0"}
@@ -48,9 +39,9 @@ def test_the_dashboard_shows_a_process_validators_routing_and_scores(lab):
     d = lab.dashboard(refresh=0.2)
     try:
         ticks = d.ticks
-        assert wait_until(lambda: d.ticks >= ticks + 3), d.error
+        assert wait_for(lambda: d.ticks >= ticks + 3), d.error
         seen = len(d._events)
-        assert wait_until(lambda: len(d._events) > seen)  # new events arrive while it runs
+        assert wait_for(lambda: len(d._events) > seen)  # new events arrive while it runs
         d.update(force=True)
         sankey = d.widgets["routing"].data[0]
         assert sankey.type == "sankey" and sum(sankey.link.value) > 0
