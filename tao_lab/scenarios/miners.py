@@ -50,7 +50,24 @@ def lazy_model(vocab: int = VOCAB):
     return lazy
 
 
-class CopierMiner(Miner):
+class _Intercepting(Miner):
+    """A miner whose every kind of answer (next token, text log-probs, classes) goes through
+    ``_intercept(synapse, own_answer)``, where ``own_answer`` is the normal miner's answer."""
+
+    def _intercept(self, synapse, own_answer):
+        return own_answer(synapse)
+
+    def _next_token(self, synapse: NextToken) -> NextToken:
+        return self._intercept(synapse, super()._next_token)
+
+    def _answer(self, synapse: TextLogProbs) -> TextLogProbs:
+        return self._intercept(synapse, super()._answer)
+
+    def _classify(self, synapse: ClassLogProbs) -> ClassLogProbs:
+        return self._intercept(synapse, super()._classify)
+
+
+class CopierMiner(_Intercepting):
     """A miner that relays every question to ``target`` (a hotkey SS58 address or a uid) and returns its answer.
 
     It holds no model worth the name (a lazy one answers when the target cannot be reached) and
@@ -87,7 +104,7 @@ class CopierMiner(Miner):
                 self._read_at = time.monotonic()
             return self._axon_of_target
 
-    def _relay(self, synapse, own_answer):
+    def _intercept(self, synapse, own_answer):
         axon = self._target_axon()
         if axon is not None and axon.is_serving:
             reply = self.dendrite.query(axon, synapse, timeout=self.timeout)
@@ -98,15 +115,6 @@ class CopierMiner(Miner):
                 return synapse
         return own_answer(synapse)  # the target is away: fall back to its own (lazy) answer
 
-    def _next_token(self, synapse: NextToken) -> NextToken:
-        return self._relay(synapse, super()._next_token)
-
-    def _answer(self, synapse: TextLogProbs) -> TextLogProbs:
-        return self._relay(synapse, super()._answer)
-
-    def _classify(self, synapse: ClassLogProbs) -> ClassLogProbs:
-        return self._relay(synapse, super()._classify)
-
     def stop(self) -> None:
         super().stop()
         self.dendrite.close()
@@ -116,7 +124,7 @@ class CopierMiner(Miner):
         return {**super().status, "copied": self.copied}
 
 
-class FlakyMiner(Miner):
+class FlakyMiner(_Intercepting):
     """A normal miner that is offline for part of each ``period_s`` seconds: it answers only
     ``online`` of the time (0..1) and 503 otherwise, as a miner on a laptop that sleeps would."""
 
@@ -134,17 +142,8 @@ class FlakyMiner(Miner):
     def is_online(self) -> bool:
         return ((time.monotonic() - self._t0) % self.period_s) < self.online * self.period_s
 
-    def _gate(self, synapse, answer):
+    def _intercept(self, synapse, answer):
         if not self.is_online:
             self.refused += 1
             raise TransportError(503, "this miner is offline for now")
         return answer(synapse)
-
-    def _next_token(self, synapse: NextToken) -> NextToken:
-        return self._gate(synapse, super()._next_token)
-
-    def _answer(self, synapse: TextLogProbs) -> TextLogProbs:
-        return self._gate(synapse, super()._answer)
-
-    def _classify(self, synapse: ClassLogProbs) -> ClassLogProbs:
-        return self._gate(synapse, super()._classify)
