@@ -9,6 +9,9 @@ what each neuron earned; ``tao-lab sweep`` runs a parameterised notebook over a 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import socket
 import sys
 
 import numpy as np
@@ -17,6 +20,51 @@ from .consensus import EpochParams, simulate
 from .errors import InputError, TaoLabError
 
 TAO = 1_000_000_000  # rao
+
+# ---------------------------------------------------------------------- argument types
+# Each raises argparse.ArgumentTypeError, which `_Parser.error` prints as one line naming the flag.
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port lies in 0..65535 (0 = any free port), got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A finite, positive number of seconds (0, negative, nan and inf are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line on stderr (``tao-lab demo: error: ...``) and exit code 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def demo_subnet(validators: int = 3, miners: int = 5, seed: int = 0):
@@ -46,6 +94,8 @@ def demo_subnet(validators: int = 3, miners: int = 5, seed: int = 0):
 
 
 def _demo(args) -> int:
+    if args.liquid_alpha and not args.yuma3:
+        raise InputError("--liquid-alpha", "liquid alpha changes only Yuma3 bonds: add --yuma3, or drop --liquid-alpha")
     n, stake, weights, quality = demo_subnet(args.validators, args.miners, args.seed)
     params = EpochParams(yuma3=args.yuma3, liquid_alpha=args.liquid_alpha, tempo=args.tempo)
 
@@ -78,7 +128,7 @@ def _devnet(args) -> int:
     import asyncio
     import logging
 
-    from .node.runner import serve_forever
+    from .node.runner import TOKEN_ENV, serve_forever
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     mode = "instant" if args.instant else ("manual" if args.manual else "interval")
@@ -87,11 +137,22 @@ def _devnet(args) -> int:
         # The first line of output is the URL: `Devnet` reads it to know where the node listens.
         print(url, flush=True)
         if not args.quiet:
+            print("connect with the URL above: its ?token= lets dev_* calls (advance, snapshot, reset) through; "
+                  "without it, clients can read and transact only", file=sys.stderr, flush=True)
             print(f"tao_lab devnet ({mode} blocks{'' if mode != 'interval' else f' every {args.block_time:g} s'}, "
                   f"data: {args.data_dir or 'in memory'}) — Ctrl-C to stop", file=sys.stderr, flush=True)
 
-    asyncio.run(serve_forever(ready=ready, host=args.host, port=args.port, mode=mode,
-                              block_time=args.block_time, data_dir=args.data_dir, parent_pid=args.parent_pid))
+    try:
+        asyncio.run(serve_forever(ready=ready, host=args.host, port=args.port, mode=mode,
+                                  block_time=args.block_time, data_dir=args.data_dir, parent_pid=args.parent_pid,
+                                  token=os.environ.get(TOKEN_ENV) or None, allowed_origins=args.allow_origin or (),
+                                  max_connections=args.max_connections))
+    except OSError as exc:  # bind failed: unknown host, busy port, no permission
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, socket.gaierror):
+            raise InputError("--host", f"cannot resolve {args.host!r} ({reason}); use an address such as 127.0.0.1") from None
+        raise InputError("--port", f"cannot listen on {args.host}:{args.port} ({reason}); "
+                                   "is another devnet running there? Choose another --port (0 = any free port)") from None
     return 0
 
 
@@ -163,33 +224,46 @@ def _sweep(args) -> int:
     return 0 if ok == len(points) else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tao-lab", description="tao_lab: a lab kit for Bittensor-style networks")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="tao-lab", description="tao_lab: a lab kit for Bittensor-style networks")
+    parser.add_argument("--version", action="version", version=f"tao-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
+                                help="what to run (tao-lab COMMAND --help for its flags)")
     dev = sub.add_parser("devnet", help="run the embedded devnet node (Substrate JSON-RPC on 127.0.0.1)")
     dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    dev.add_argument("--port", type=int, default=9944, help="port (0 = any free port; default 9944)")
-    dev.add_argument("--block-time", type=float, default=0.25, help="seconds between blocks (default 0.25)")
-    dev.add_argument("--instant", action="store_true", help="a block as soon as a transaction arrives")
-    dev.add_argument("--manual", action="store_true", help="blocks only through the dev_newBlock RPC")
+    dev.add_argument("--port", type=_port, default=9944, help="port in 0..65535 (0 = any free port; default 9944)")
+    dev.add_argument("--block-time", type=_seconds, default=0.25, metavar="SECONDS",
+                     help="seconds between blocks, above 0 (default 0.25; with --instant or --manual, the block "
+                          "time once dev_setBlockMode switches to interval blocks)")
+    mode = dev.add_mutually_exclusive_group()
+    mode.add_argument("--instant", action="store_true", help="a block as soon as a transaction arrives")
+    mode.add_argument("--manual", action="store_true", help="blocks only through the dev_newBlock RPC")
     dev.add_argument("--data-dir", default=None, help="keep the chain in this folder (default: in memory)")
     dev.add_argument("--quiet", action="store_true", help="print only the URL")
-    dev.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+    dev.add_argument("--parent-pid", type=_int_at_least(1), default=None, metavar="PID",
                      help="stop when process PID exits (what a notebook's Devnet passes; default: run until Ctrl-C)")
+    dev.add_argument("--allow-origin", action="append", metavar="ORIGIN",
+                     help="let browser pages from ORIGIN (e.g. https://hub.example.org; '*' = any) use the node; "
+                          "pages on this machine always may (repeatable; docs/security.md)")
+    dev.add_argument("--max-connections", type=_int_at_least(1), default=256, metavar="N",
+                     help="open connections served at once, past it idle ones are closed or new ones get "
+                          "HTTP 503 (default 256)")
     demo = sub.add_parser("demo", help="run a toy subnet through Yuma consensus and print a table")
-    demo.add_argument("--validators", type=int, default=3)
-    demo.add_argument("--miners", type=int, default=5)
-    demo.add_argument("--epochs", type=int, default=10)
-    demo.add_argument("--tempo", type=int, default=360)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--validators", type=_int_at_least(1), default=3, help="validators, at least 1 (default 3)")
+    demo.add_argument("--miners", type=_int_at_least(1), default=5, help="miners, at least 1 (default 5)")
+    demo.add_argument("--epochs", type=_int_at_least(1), default=10, help="epochs to run, at least 1 (default 10)")
+    demo.add_argument("--tempo", type=_int_at_least(1), default=360, help="blocks per epoch (default 360)")
+    demo.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed for stake and scores (default 0)")
     demo.add_argument("--yuma3", action="store_true", help="Yuma3 bonds instead of original Yuma")
-    demo.add_argument("--liquid-alpha", action="store_true", help="liquid alpha (with --yuma3)")
+    demo.add_argument("--liquid-alpha", action="store_true", help="liquid alpha: a bond EMA rate per entry (needs --yuma3)")
     scen = sub.add_parser("scenario", help="run a scenario (adversaries and all) on a fresh devnet; print what each earned")
     scen.add_argument("scenario", help="a name from tao_lab.scenarios.LIBRARY (noise, copier, sybil, ...) or a .json file")
     scen.add_argument("--set", action="append", metavar="NAME=VALUE",
                       help="a scenario option, e.g. --set guard=true --set kappa=20000 (repeatable)")
-    scen.add_argument("--epochs", type=int, default=None)
-    scen.add_argument("--seed", type=int, default=None)
+    scen.add_argument("--epochs", type=_int_at_least(1), default=None, help="epochs to run (default: the scenario's)")
+    scen.add_argument("--seed", type=_int_at_least(0), default=None, help="random seed (default: the scenario's)")
     scen.add_argument("--out", default=None, help="also write the results table to this CSV file")
     scen.add_argument("--json", dest="print_json", action="store_true", help="print the scenario as JSON and exit")
     scen.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -198,17 +272,46 @@ def main(argv: list[str] | None = None) -> int:
     sweep.add_argument("--grid", action="append", metavar="NAME=V1,V2,...", required=True,
                        help="one axis of the grid (repeatable): --grid kappa=0.3,0.5 --grid seed=0,1")
     sweep.add_argument("--out", required=True, help="folder for every run's notebook, CSV and report, and the results")
-    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    sweep.add_argument("--workers", type=_int_at_least(1), default=2, help="local worker processes (default 2)")
     sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                        help="send the runs to this Dask distributed scheduler instead")
-    sweep.add_argument("--timeout", type=float, default=900.0, help="seconds a run may take (default 900)")
-    args = parser.parse_args(argv)
+    sweep.add_argument("--timeout", type=_seconds, default=900.0, metavar="SECONDS",
+                       help="seconds a run may take (default 900)")
+    return parser
+
+
+#: flag -> the `Devnet` argument it stands for, for errors read by a Python user (see `main`)
+PYTHON_NAMES = {"--data-dir": "data_dir=", "--block-time": "block_time=", "--port": "port="}
+
+
+def main(argv: list[str] | None = None, *, python_names: bool = False) -> int:
+    """Run the ``tao-lab`` command; returns the exit code.
+
+    Mistakes end in one line on stderr and exit code 2: argparse's for malformed flags, ``tao-lab:
+    error: ...`` for any `TaoLabError` (an `InputError` names the flag). Output cut short by a
+    closed pipe (``tao-lab demo | head``) ends quietly with 141, as a shell's own tools do.
+
+    ``python_names``: the node process a `Devnet` starts (``python -m tao_lab.node``) reports its
+    errors to a Python user, so they name `Devnet`'s arguments (``data_dir=``) instead of the flags.
+    """
+    args = _parser().parse_args(argv)
     commands = {"devnet": _devnet, "demo": _demo, "scenario": _scenario, "sweep": _sweep}
     try:
         return commands[args.command](args)
     except TaoLabError as exc:
-        print(f"tao-lab: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())
+        for flag, argument in PYTHON_NAMES.items() if python_names else ():
+            message = message.replace(flag, argument)
+        print(f"tao-lab: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop writing, and keep Python's exit-time flush of
+        # stdout from raising again (the recipe in the `signal` module's documentation).
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141  # 128 + SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,10 +2,17 @@
 
 `Chain` applies blocks of extrinsics to a `VersionedStore` with a `Runtime`. The node wraps it with
 RPC, a transaction pool, block timing and persistence; tests drive it directly.
+
+Memory is bounded: the state and bodies of the latest ``keep_blocks`` blocks are kept (default
+`DEFAULT_KEEP_BLOCKS`), older ones are pruned in batches of `PRUNE_BATCH`, and reading them raises
+`StatePruned`, as on a pruned Substrate node. Only the 32-byte hash of every block stays. The state
+at genesis and at every `pin`-ned block (the node's snapshots) is copied before it is pruned, so
+`truncate` back to them (``dev_reset``, ``dev_restore``) still works.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -14,7 +21,13 @@ from .pallet import Ctx, DispatchError, blake2_256
 from .pallets.transaction_payment import compute_fee
 from .runtime import Runtime
 from .scale import compact_encode
-from .state import Overlay, VersionedStore
+from .state import Overlay, StatePruned, VersionedStore
+
+log = logging.getLogger("tao_lab.chain")
+
+DEFAULT_KEEP_BLOCKS = 4096  # blocks whose state and body stay in memory (~17 min at 0.25 s blocks)
+PRUNE_BATCH = 256  # prune once this many blocks beyond keep_blocks have piled up (amortises the scan)
+BLOCK_HASH_COUNT = 4096  # System::BlockHash keeps this many entries, as frame_system's BlockHashCount
 
 DEV_NAMES = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 DEV_PUBLIC = {
@@ -88,37 +101,91 @@ class Receipt:
 
 
 class Chain:
-    """Blocks and state. Not thread-safe: the node serialises access."""
+    """Blocks and state. Not thread-safe: the node serialises access.
 
-    def __init__(self, runtime: Runtime | None = None, genesis: dict | None = None, journal=None):
+    ``keep_blocks``: how many of the latest blocks keep their state and body in memory (None: all,
+    forever). Older ones are pruned; see the module docstring.
+    """
+
+    def __init__(self, runtime: Runtime | None = None, genesis: dict | None = None, journal=None,
+                 keep_blocks: int | None = DEFAULT_KEEP_BLOCKS):
         """``journal``: optional object with ``block(block, changes)`` and ``truncate(number)``
         methods, told about every import and truncation (persistence lives in the node)."""
-        self.runtime = runtime or Runtime()
-        self.store = VersionedStore()
-        self.blocks: list[Block] = []
-        self.by_hash: dict[bytes, int] = {}
+        self._empty(runtime or Runtime(), keep_blocks)
         self.journal = journal
         self._genesis(genesis if genesis is not None else {})
 
+    def _empty(self, runtime: Runtime, keep_blocks: int | None) -> None:
+        if keep_blocks is not None and (isinstance(keep_blocks, bool) or not isinstance(keep_blocks, int) or keep_blocks < 1):
+            raise ValueError(f"keep_blocks must be a positive number of blocks or None, got {keep_blocks!r}")
+        self.runtime = runtime
+        self.keep_blocks = keep_blocks
+        self.store = VersionedStore()
+        self._hashes = bytearray()  # 32 bytes per block, every block: hashes outlive pruning
+        self._recent: list[Block] = []  # blocks floor .. head, in full
+        self.by_hash: dict[bytes, int] = {}  # of the blocks in _recent
+        self._pins: set[int] = {0}  # blocks whose state is copied before it is pruned
+        self._checkpoints: dict[int, tuple[Block, dict[bytes, bytes]]] = {}
+        self.journal = None
+
     @classmethod
-    def restore(cls, runtime: Runtime, saved, journal=None) -> "Chain":
-        """A chain rebuilt from saved ``(blocks, {number: changes})`` without re-executing blocks."""
-        blocks, changes = saved
-        if not blocks:
-            raise ValueError("no genesis block")
+    def restore(cls, runtime: Runtime, saved, journal=None, keep_blocks: int | None = DEFAULT_KEEP_BLOCKS) -> "Chain":
+        """A chain rebuilt from saved ``(block, changes)`` pairs in block order, without re-executing
+        blocks. Each block is checked against its changes and its parent (hash, parent link, state
+        and extrinsics roots), so a damaged record raises ValueError instead of loading."""
         chain = cls.__new__(cls)
-        chain.runtime, chain.store, chain.blocks, chain.by_hash, chain.journal = runtime, VersionedStore(), [], {}, None
-        for block in blocks:
-            chain.store.commit(block.number, changes.get(block.number, {}))
+        chain._empty(runtime, keep_blocks)
+        for block, changes in saved:
+            chain._check_record(block, changes)
+            chain.store.commit(block.number, changes)
+            if block.number == 0:
+                chain._checkpoints[0] = (block, {k: v for k, v in changes.items() if v is not None})
             chain._append(block, None)
+        if not chain._hashes:
+            raise ValueError("no genesis block")
         chain.journal = journal
         return chain
 
+    def _check_record(self, block: Block, changes: dict) -> None:
+        """Raise ValueError unless ``block`` is the next block and its roots match ``changes``."""
+        number = len(self._hashes) // 32
+        if block.number != number:
+            raise ValueError(f"block {number} is missing")
+        parent_root = self.head.state_root if number else b""
+        if number and block.parent_hash != self.head.hash:
+            raise ValueError(f"block {number} does not link to block {number - 1}")
+        if block.hash != blake2_256(block.header_bytes()):
+            raise ValueError(f"block {number}'s header does not match its hash")
+        if block.state_root != _state_root(parent_root, changes):
+            raise ValueError(f"block {number}'s stored changes do not match its state root")
+        if block.extrinsics_root != blake2_256(b"".join(blake2_256(e) for e in block.extrinsics)):
+            raise ValueError(f"block {number}'s extrinsics do not match its extrinsics root")
+
     def _append(self, block: Block, changes) -> None:
-        self.blocks.append(block)
+        self._hashes += block.hash
+        self._recent.append(block)
         self.by_hash[block.hash] = block.number
         if self.journal is not None and changes is not None:
             self.journal.block(block, changes)
+        if self.keep_blocks is not None and block.number - self.floor >= self.keep_blocks + PRUNE_BATCH:
+            self._prune(block.number - self.keep_blocks + 1)
+
+    def _prune(self, floor: int) -> None:
+        """Discard the state and bodies of blocks before ``floor`` (pinned states copied first)."""
+        old = self.floor
+        for number in self._pins:
+            if old <= number < floor and number not in self._checkpoints:
+                self._checkpoints[number] = (self.block(number), self.store.snapshot(number))
+        self.store.prune(floor)
+        for block in self._recent[: floor - old]:
+            del self.by_hash[block.hash]
+        del self._recent[: floor - old]
+
+    def pin(self, number: int) -> None:
+        """Keep a way back to block ``number`` (a snapshot): `truncate` to it works after pruning."""
+        if number < self.floor and number not in self._checkpoints:
+            raise StatePruned(number, self.floor, self.block_hash(number))
+        self._pins.add(number)
 
     @classmethod
     def dev(cls) -> "Chain":
@@ -128,18 +195,37 @@ class Chain:
 
     @property
     def head(self) -> Block:
-        return self.blocks[-1]
+        return self._recent[-1]
 
     @property
     def head_number(self) -> int:
-        return len(self.blocks) - 1
+        return len(self._hashes) // 32 - 1
+
+    @property
+    def floor(self) -> int:
+        """The oldest block whose state and body are still kept."""
+        return max(self.store.floor, 0)
 
     @property
     def genesis_hash(self) -> bytes:
-        return self.blocks[0].hash
+        return bytes(self._hashes[:32])
+
+    def block_hash(self, number: int) -> bytes:
+        """The hash of block ``number`` (kept for every block, pruned or not)."""
+        if not 0 <= number <= self.head_number:
+            raise IndexError(f"block {number} is not between genesis and the head {self.head_number}")
+        return bytes(self._hashes[number * 32 : number * 32 + 32])
+
+    def block(self, number: int) -> Block:
+        """Block ``number`` in full; raises `StatePruned` for a block older than the kept history."""
+        if number < self.floor:
+            raise StatePruned(number, self.floor, self.block_hash(number))
+        return self._recent[number - self.floor]
 
     def state(self, number: int | None = None) -> Overlay:
         """A scratch overlay on the state after block ``number`` (default: the head)."""
+        if number is not None and number < self.floor:
+            raise StatePruned(number, self.floor, self.block_hash(number))
         return Overlay(self.store, self.head_number if number is None else number)
 
     def query(self, pallet: str, item: str, *keys, at: int | None = None):
@@ -147,10 +233,17 @@ class Chain:
         return getattr(self.runtime.pallet(pallet), item).get(self.state(at), *keys)
 
     def block_number(self, block_hash: bytes) -> int:
-        try:
-            return self.by_hash[block_hash]
-        except KeyError:
-            raise KeyError(f"unknown block 0x{block_hash.hex()}") from None
+        """The number of a block of this chain, pruned or not; KeyError for an unknown hash."""
+        number = self.by_hash.get(block_hash)
+        if number is not None:
+            return number
+        if len(block_hash) == 32:  # a pruned block: look through the hash list (a C-speed scan)
+            i = self._hashes.find(block_hash)
+            while i >= 0:
+                if i % 32 == 0:
+                    return i // 32
+                i = self._hashes.find(block_hash, i + 1)
+        raise KeyError(f"unknown block 0x{block_hash.hex()}")
 
     # ------------------------------------------------------------------ transactions
 
@@ -166,7 +259,7 @@ class Chain:
         state = self.state()
         self._check_era(ext)
         era = X.era_birth(ext.era, self.head_number)
-        era_hash = self.genesis_hash if era is None else self.blocks[era[0]].hash
+        era_hash = self.genesis_hash if era is None else self.block_hash(era[0])
         if not X.verify_signature(ext, X.signing_payload(ext, self.runtime, self.genesis_hash, era_hash)):
             raise X.InvalidTransaction("Transaction has a bad signature")
         expected = self.runtime.pallet("System").nonce(state, ext.signer) + (pending or {}).get(ext.signer, 0)
@@ -209,6 +302,8 @@ class Chain:
         system.Number.set(state, number)
         system.ParentHash.set(state, self.head.hash)
         system.BlockHash.set(state, number - 1, self.head.hash)
+        if number - BLOCK_HASH_COUNT - 1 > 0:  # frame_system keeps the genesis hash and the latest ones
+            system.BlockHash.remove(state, number - BLOCK_HASH_COUNT - 1)
         for p in self.runtime.pallets:
             p.on_initialize(ctx, number)
 
@@ -216,13 +311,27 @@ class Chain:
         included, receipts = [inherent], []
         self._apply(ctx, X.decode(self.runtime, inherent), 0, receipts)
         for item in extrinsics:
+            # Each extrinsic runs in a transaction of its own: one that is invalid, or that breaks the
+            # runtime (any exception, a RecursionError included), is dropped with no trace in the
+            # state, and the block goes on without it.
+            depth, n_events, n_receipts = state.depth, len(events), len(receipts)
+            state.begin()
             try:
                 ext = item if isinstance(item, X.Extrinsic) else X.decode(self.runtime, item)
                 self._check_in_block(state, ext)
-            except X.InvalidTransaction:
+                self._apply(ctx, ext, len(included), receipts)
+            except Exception as exc:
+                state.rollback_to(depth)
+                del events[n_events:], receipts[n_receipts:]
+                if not isinstance(exc, X.InvalidTransaction):
+                    tx = item.hash if isinstance(item, X.Extrinsic) else blake2_256(bytes(item))
+                    log.error("dropped extrinsic 0x%s from block #%d: it raised %s: %s",
+                              tx.hex(), number, type(exc).__name__, str(exc)[:200])
+                    log.debug("the dropped extrinsic's traceback", exc_info=True)
                 continue
-            self._apply(ctx, ext, len(included), receipts)
-            included.append(ext.raw)
+            state.commit_transaction()
+            if len(receipts) > n_receipts:  # applied (an unpayable fee leaves it out)
+                included.append(ext.raw)
 
         ctx.phase = ("Finalization", None)
         for p in self.runtime.pallets:
@@ -231,7 +340,7 @@ class Chain:
         system.EventCount.set(state, len(events))
         system.ExtrinsicCount.set(state, len(included))
         changes = state.changes()
-        state_root = blake2_256(self.head.state_root + b"".join(k + (v or b"") for k, v in sorted(changes.items())))
+        state_root = _state_root(self.head.state_root, changes)
         block = Block(number, self.head.hash, state_root, blake2_256(b"".join(blake2_256(e) for e in included)), included)
         block.hash = blake2_256(block.header_bytes())
         self.store.commit(number, changes)
@@ -246,7 +355,7 @@ class Chain:
         if ext.trusted:
             return
         era = X.era_birth(ext.era, self.head_number)
-        era_hash = self.genesis_hash if era is None else self.blocks[era[0]].hash
+        era_hash = self.genesis_hash if era is None else self.block_hash(era[0])
         if not X.verify_signature(ext, X.signing_payload(ext, self.runtime, self.genesis_hash, era_hash)):
             raise X.InvalidTransaction("signature")
 
@@ -299,10 +408,10 @@ class Chain:
             p.genesis(ctx, config.get(p.name, {}))
         self.runtime.pallet("System").Events.set(state, [])
         changes = state.changes()
-        root = blake2_256(b"".join(k + (v or b"") for k, v in sorted(changes.items())))
-        block = Block(0, bytes(32), root, blake2_256(b""), [])
+        block = Block(0, bytes(32), _state_root(b"", changes), blake2_256(b""), [])
         block.hash = blake2_256(block.header_bytes())
         self.store.commit(0, changes)
+        self._checkpoints[0] = (block, {k: v for k, v in changes.items() if v is not None})
         self._append(block, changes)
 
     # ------------------------------------------------------------------ for tests and dev tools
@@ -354,12 +463,34 @@ class Chain:
             self.build_block([], now + block_time_ms if now else 1_700_000_000_000)
 
     def truncate(self, number: int) -> None:
-        """Drop every block after ``number`` and its state (snapshot restore)."""
+        """Drop every block after ``number`` and its state (snapshot restore, reset).
+
+        ``number`` must be a kept block, genesis or a `pin`-ned one; else `StatePruned`.
+        """
         if not 0 <= number <= self.head_number:
             raise ValueError(f"block {number} is not between genesis and the head {self.head_number}")
-        for block in self.blocks[number + 1 :]:
-            del self.by_hash[block.hash]
-        del self.blocks[number + 1 :]
-        self.store.truncate(number)
+        if number in self._checkpoints:  # its state was copied (genesis, pruned snapshots): start from it
+            block, state = self._checkpoints[number]  # fresh containers: the old history's memory goes
+            self.store.reset(number, state)
+            self._recent, self.by_hash = [block], {block.hash: number}
+        elif number >= self.floor:
+            for block in self._recent[number - self.floor + 1 :]:
+                del self.by_hash[block.hash]
+            del self._recent[number - self.floor + 1 :]
+            self.store.truncate(number)
+        else:
+            raise StatePruned(number, self.floor, self.block_hash(number))
+        del self._hashes[(number + 1) * 32 :]
+        self._pins = {p for p in self._pins if p <= number}
+        self._checkpoints = {p: c for p, c in self._checkpoints.items() if p <= number}
         if self.journal is not None:
             self.journal.truncate(number)
+
+
+def _state_root(parent_root: bytes, changes: dict[bytes, bytes | None]) -> bytes:
+    """The devnet's state root: blake2_256 of the parent's root and the block's sorted changes.
+
+    Not a trie root, but a hash chain over every change ever made: a changed byte anywhere in the
+    stored history changes every later root (persistence checks it when it loads a journal).
+    """
+    return blake2_256(parent_root + b"".join(k + (v or b"") for k, v in sorted(changes.items())))

@@ -84,6 +84,8 @@ def decode(runtime, raw: bytes) -> Extrinsic:
         return ext
     except (CodecError, IndexError) as exc:
         raise InvalidTransaction(f"Could not decode the transaction: {exc}") from None
+    except RecursionError:  # a backstop: nesting is bounded by types.MAX_CALL_DEPTH first
+        raise InvalidTransaction("Could not decode the transaction: it is nested too deeply") from None
 
 
 def era_birth(era: bytes, current: int) -> tuple[int, int] | None:

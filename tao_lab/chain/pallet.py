@@ -89,7 +89,7 @@ class StorageItem:
         out = self.prefix
         for (hasher, ty), k in zip(self.keys, keys):
             out += HASHERS[hasher][0](ty.encode(k))
-        if len(self._key_cache) > 100_000:  # hashing keys is a large share of an epoch; keep the hot ones
+        if len(self._key_cache) > 20_000:  # hashing keys is a large share of an epoch; keep the hot ones
             self._key_cache.clear()
         self._key_cache[keys] = out
         return out

@@ -13,6 +13,7 @@ sequences, tuples for tuples, None / value for Option, dicts for structs (field 
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass, field
 
 from ..errors import TaoLabError
@@ -556,11 +557,19 @@ class TypeRegistry:
 
 
 class Lazy(ScaleType):
-    """A named forward reference, resolved later (``RuntimeCall`` inside ``Sudo::sudo``)."""
+    """A named forward reference, resolved later (``RuntimeCall`` inside ``Sudo::sudo``).
 
-    def __init__(self, name: str):
+    ``max_depth``: how many times decoding may pass through this reference inside itself (a call
+    holding a call holding a call ...). Deeper data raises `CodecError`, as Substrate's
+    ``decode_with_depth_limit`` does, so hostile bytes cannot recurse the decoder (or later the
+    dispatcher) past Python's stack.
+    """
+
+    def __init__(self, name: str, max_depth: int | None = None):
         self.name = name
         self.target: ScaleType | None = None
+        self.max_depth = max_depth
+        self._depth = threading.local()  # decoding may run in several threads at once
 
     def _t(self) -> ScaleType:
         if self.target is None:
@@ -571,7 +580,16 @@ class Lazy(ScaleType):
         return self._t().encode(value)
 
     def decode_at(self, data, pos):
-        return self._t().decode_at(data, pos)
+        if self.max_depth is None:
+            return self._t().decode_at(data, pos)
+        depth = getattr(self._depth, "n", 0)
+        if depth >= self.max_depth:
+            raise CodecError(f"{self.name} values are nested more than {self.max_depth} deep")
+        self._depth.n = depth + 1
+        try:
+            return self._t().decode_at(data, pos)
+        finally:
+            self._depth.n = depth
 
     def default(self):
         return self._t().default()

@@ -9,8 +9,14 @@ from .scale import (
 Balance = U64  # subtensor's Balance is u64 rao
 NetUid = U16
 
+#: How deeply calls may nest inside a call (``Sudo.sudo(Sudo.sudo(...))``): deeper extrinsics do not
+#: decode and are refused at submission (1010). Substrate bounds decoding at ``MAX_EXTRINSIC_DEPTH``
+#: = 256 levels of nested types, about 128 nested calls (each is two enums); 64 is far more than any
+#: real use needs and keeps decoding and dispatch well inside Python's recursion limit, in any thread.
+MAX_CALL_DEPTH = 64
+
 #: ``RuntimeCall``, resolved by the runtime once every pallet's call enum exists.
-RuntimeCall = Lazy("RuntimeCall")
+RuntimeCall = Lazy("RuntimeCall", max_depth=MAX_CALL_DEPTH)
 
 MultiAddress = Enum("sp_runtime::multiaddress::MultiAddress", [
     V("Id", [F(None, AccountId, "AccountId")]),

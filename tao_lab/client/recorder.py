@@ -42,10 +42,13 @@ class Recorder:
         netuid: the subnet.
         every: ``"epoch"`` (a snapshot per epoch) or ``"block"`` (a snapshot per block).
 
-    ``history`` columns: ``block``, ``epoch`` (epochs counted from this recording's first snapshot,
-    0-based), ``epoch_block`` (block in which that epoch ran), ``netuid``, ``uid``, then the
-    per-uid fields of `Metagraph.to_pandas` (S and E in TAO, ``stake_rao`` and ``emission_rao`` in
-    rao, I, D, C, VT in [0, 1]). ``metagraph`` is the latest snapshot, with W and B.
+    ``history`` columns: ``block``, ``epoch`` (the chain's number of the subnet's latest epoch at
+    that block: how many epochs the subnet had run, ``SubnetEpochIndex``, so the snapshot right after
+    its 5th epoch says 5 however many snapshots came before; on a chain without that storage item,
+    the epochs this recorder has seen, counted from 0), ``epoch_block`` (block in which that epoch
+    ran), ``netuid``, ``uid``, then the per-uid fields of `Metagraph.to_pandas` (S and E in TAO,
+    ``stake_rao`` and ``emission_rao`` in rao, I, D, C, VT in [0, 1]). ``metagraph`` is the latest
+    snapshot, with W and B.
     """
 
     def __init__(self, subtensor, netuid: int, every: str = "epoch"):
@@ -59,8 +62,9 @@ class Recorder:
         self._frames: list = []
         self._history = None
         self._checked: int | None = None  # last block looked at
-        self._epoch = -1
+        self._epoch = -1  # used only where the chain does not count epochs (see `_epoch_at`)
         self._epoch_block: int | None = None
+        self._chain_counts_epochs: bool | None = None  # does the chain have SubnetEpochIndex?
         self._callbacks: list[Callable[[Metagraph], None]] = []
 
     def __repr__(self) -> str:
@@ -136,13 +140,27 @@ class Recorder:
     def _epoch_block_at(self, block: int) -> int:
         return int(self._chain().query(ST, "LastMechansimStepBlock", [self.netuid], block=block) or 0)
 
-    def _snapshot(self, block: int) -> int:
-        metagraph = Metagraph(self.netuid).sync(self._chain(), block=block)
+    def _epoch_at(self, metagraph: Metagraph) -> int:
+        """The number of the subnet's latest epoch at the snapshot's block (see the class docstring)."""
+        if self._chain_counts_epochs is not False:
+            try:
+                count = self._chain().query(ST, "SubnetEpochIndex", [self.netuid], block=metagraph.block)
+                self._chain_counts_epochs = True
+                return int(count or 0)
+            except (InputError, ChainConnectionError):
+                raise
+            except Exception:  # substrate-interface: no such storage function on this chain
+                self._chain_counts_epochs = False
         if metagraph.last_epoch_block != self._epoch_block:
             self._epoch += 1
-            self._epoch_block = metagraph.last_epoch_block
+        return self._epoch
+
+    def _snapshot(self, block: int) -> int:
+        metagraph = Metagraph(self.netuid).sync(self._chain(), block=block)
+        epoch = self._epoch_at(metagraph)
+        self._epoch, self._epoch_block = epoch, metagraph.last_epoch_block
         df = metagraph.to_pandas()
-        for position, (name, value) in enumerate((("block", metagraph.block), ("epoch", self._epoch),
+        for position, (name, value) in enumerate((("block", metagraph.block), ("epoch", epoch),
                                                   ("epoch_block", metagraph.last_epoch_block),
                                                   ("netuid", self.netuid))):
             df.insert(position, name, value)
@@ -185,7 +203,15 @@ class Recorder:
 
     @classmethod
     def load(cls, path, subtensor=None, every: str = "epoch") -> Recorder:
-        """A recorder holding the history saved at ``path`` (give ``subtensor`` to record more)."""
+        """A new `Recorder` whose ``history`` is the table saved at ``path`` (``.csv`` or ``.parquet``).
+
+        Returns a recorder with ``netuid`` read from the file, ``history`` equal to what was saved
+        (same columns and dtypes, see `COLUMNS`) and ``metagraph`` None (the file holds no W or B).
+        With ``subtensor``, `step` and `record` go on from the last saved block; without it, they
+        raise `InputError` (give it later: ``recorder.subtensor = sub``). Figures take the history
+        as it is: ``figures.build_cumulative_emission(Recorder.load("run.csv").history)``.
+        Raises `InputError` for another suffix, a file without the columns, or several subnets.
+        """
         import pandas as pd
 
         path = Path(path)

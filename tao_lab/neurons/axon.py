@@ -1,26 +1,34 @@
 """`Axon`: the HTTP server a neuron answers synapses on, from a background thread.
 
 A request goes through these checks, cheapest first; the first that fails is the status of the
-reply, and nothing escapes as an exception:
+reply, and nothing escapes as an exception. Everything up to 409 reads the headers only: no byte of
+the body is read, or held in memory, for a request that is forged, refused or replayed.
 
     404  no handler attached for the synapse named in the path
-    413  body larger than ``max_body`` (refused from Content-Length, before it is read)
+    411  no Content-Length (chunked bodies are refused: their size is not known in advance)
+    413  body larger than ``max_body`` (from Content-Length)
     401  unsigned (signature headers missing or malformed), addressed to another axon's hotkey,
-         or the sr25519 signature does not verify
+         or the sr25519 signature does not verify over the nonce, hotkeys and declared body hash
     403  ``allow(caller_hotkey)`` is false (e.g. not registered on the subnet)
     409  nonce already seen from that caller, or outside the nonce window
-    422  body is not a well-formed message of that synapse
+    503  no room in the body budget (``body_budget`` bytes in flight, ``caller_body_budget`` per
+         caller) within ``budget_wait`` seconds; Retry-After is sent
+    401  the body read does not have the hash the signature covers
+    422  body is not a well-formed message of that synapse, or the handler's ``cost`` refused it
+    413  the handler's ``cost`` found the request too large for the model
+    429  the caller spent its ``rate_limit`` (cost units per interval); Retry-After says when to retry
     408  not finished within the caller's timeout (waiting in the queue counts)
     500  the handler raised, or returned something that cannot be sent
 
 All axons of a process share one event loop in one daemon thread (started with the first axon,
 stopped with the last): many axons in a notebook cost one thread, not one each, and the loop never
 competes with itself for the GIL. Each axon still has its own port, handler thread pool, nonce
-window and queue. At most ``concurrency`` handlers run at once; the others wait in a queue ordered by
-``priority(caller_hotkey)`` (highest first, e.g. stake), first come first served among equals.
-Priority orders the queue only: a running handler is never pre-empted. Async handlers run on the
-shared event loop, so they must not block (await, or use plain functions); plain functions run in
-the axon's thread pool, so a slow one holds up no other request.
+window, budgets and queue. At most ``concurrency`` handlers run at once; the others wait in a queue
+ordered by ``priority(caller_hotkey)`` (highest first, e.g. stake; by default the share of its rate
+limit the caller has left, so a caller who asked less is served first), first come first served
+among equals. Priority orders the queue only: a running handler is never pre-empted. Async handlers
+run on the shared event loop, so they must not block (await, or use plain functions); plain
+functions run in the axon's thread pool, so a slow one holds up no other request.
 
 The axon looks up nothing on the network: it binds ``host`` (127.0.0.1 unless told otherwise) and
 its `url` is built from that address; serving it on the chain is the `Subtensor` client's job.
@@ -29,10 +37,13 @@ its `url` is built from that address; serving it on the chain is the `Subtensor`
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import heapq
 import inspect
 import logging
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -42,14 +53,20 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import InputError, TaoLabError
+from .admission import ByteBudget, CallerBuckets
 from .protocol import Synapse, TransportError, decode_request, encode_response, encode_status
-from .signing import HEADERS, NonceWindow, body_hash, keypair_of, verify_signature
+from .signing import HEADERS, NonceWindow, keypair_of, verify_signature
 
 __all__ = ["Axon", "AxonError", "allow_registered", "priority_by_stake"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Synapse], Any]
+Cost = Callable[[Synapse], float]
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: seconds a connection whose body was left unread is drained before it is closed
+LINGER_S = 0.0
 
 
 class AxonError(TaoLabError):
@@ -163,10 +180,16 @@ class Axon:
 
     ``wallet_or_keypair``: a `tao_lab.Wallet` (its hotkey is used) or an sr25519 `Keypair`.
     ``port``: 0 picks a free port (read it back from `port` or `url`). ``host``: the address to bind.
-    ``max_body``: largest request body in bytes (413 beyond). ``allow``: ``caller_hotkey -> bool``,
-    e.g. `allow_registered`; None lets every correctly signed caller in. ``priority``:
-    ``caller_hotkey -> float``, e.g. `priority_by_stake`; orders the queue. ``concurrency``: handlers
-    running at once. ``nonce_window``: seconds a nonce stays valid and remembered.
+    ``max_body``: largest request body in bytes (413 beyond). ``allow``: ``caller_hotkey -> bool``
+    (or an awaitable bool, or raise `TransportError` 403 with its own reason), e.g.
+    `allow_registered` or `tao_lab.neurons.admission.SubnetCallers`; None lets every correctly
+    signed caller in. ``priority``: ``caller_hotkey -> float``, e.g. `priority_by_stake`; orders the
+    queue. ``concurrency``: handlers running at once. ``nonce_window``: seconds a nonce stays valid
+    and remembered. ``body_budget``: bytes of request bodies held at once, all callers together;
+    ``caller_body_budget``: the same for one caller (default a quarter of ``body_budget``, at least
+    ``max_body``); ``budget_wait``: seconds a request waits for room before a 503. ``rate_limit``:
+    ``(amount, seconds)``: each caller may spend ``amount`` of the handlers' ``cost`` units per
+    ``seconds`` (a token bucket; 429 beyond); None: no limit.
 
     ``axon.attach(TextLogProbs, handler).start()`` serves ``POST {url}/TextLogProbs``. ``start`` is
     idempotent and returns once the port is bound; ``stop`` closes the port (and the shared thread
@@ -175,8 +198,10 @@ class Axon:
     """
 
     def __init__(self, wallet_or_keypair, port: int = 0, host: str = "127.0.0.1", *, max_body: int = 8 << 20,
-                 allow: Callable[[str], bool] | None = None, priority: Callable[[str], float] | None = None,
-                 concurrency: int = 8, nonce_window: float = 60.0):
+                 allow: Callable[[str], Any] | None = None, priority: Callable[[str], float] | None = None,
+                 concurrency: int = 8, nonce_window: float = 60.0, body_budget: int = 64 << 20,
+                 caller_body_budget: int | None = None, budget_wait: float = 1.0,
+                 rate_limit: tuple[float, float] | None = None):
         self.keypair = keypair_of(wallet_or_keypair)
         self.hotkey: str = self.keypair.ss58_address
         if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -185,11 +210,30 @@ class Axon:
             raise InputError("max_body", f"expected a positive number of bytes, got {max_body!r}")
         if not isinstance(concurrency, int) or concurrency < 1:
             raise InputError("concurrency", f"expected a positive integer, got {concurrency!r}")
+        if not isinstance(body_budget, int) or body_budget < max_body:
+            raise InputError("body_budget", f"expected bytes >= max_body ({max_body}), got {body_budget!r}")
+        if caller_body_budget is None:
+            caller_body_budget = min(body_budget, max(max_body, body_budget // 4))
+        if not isinstance(caller_body_budget, int) or not max_body <= caller_body_budget <= body_budget:
+            raise InputError("caller_body_budget", f"expected bytes in [max_body, body_budget] = [{max_body}, "
+                                                   f"{body_budget}], got {caller_body_budget!r}")
+        if not isinstance(budget_wait, (int, float)) or not 0 <= budget_wait < 3600:
+            raise InputError("budget_wait", f"expected seconds in [0, 3600), got {budget_wait!r}")
+        if rate_limit is not None:
+            try:
+                amount, per_s = (float(x) for x in rate_limit)
+                CallerBuckets(amount, per_s)
+            except (TypeError, ValueError, InputError):
+                raise InputError("rate_limit", f"expected (amount > 0, seconds > 0) or None, got {rate_limit!r}") \
+                    from None
+            rate_limit = (amount, per_s)
+        self.body_budget, self.caller_body_budget, self.budget_wait = body_budget, caller_body_budget, budget_wait
+        self.rate_limit = rate_limit
         self.host, self.port, self.max_body = host, port, max_body
         self.allow, self.priority, self.concurrency = allow, priority, concurrency
         self.nonce_window = nonce_window
         self.counts: dict[int, int] = {}
-        self._handlers: dict[str, tuple[type[Synapse], Handler, bool]] = {}
+        self._handlers: dict[str, tuple[type[Synapse], Handler, bool, Cost | None]] = {}
         self._loop: BackgroundLoop | None = None
         self._runner: web.AppRunner | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -197,20 +241,27 @@ class Axon:
 
     # -- configuration ------------------------------------------------------------------------
 
-    def attach(self, synapse_type: type[Synapse], handler: Handler) -> Axon:
+    def attach(self, synapse_type: type[Synapse], handler: Handler, cost: Cost | None = None) -> Axon:
         """Answer ``synapse_type`` requests with ``handler(synapse) -> synapse`` (sync or async); returns self.
 
         The handler receives a synapse with its request fields (and ``caller_hotkey``) set, and
         returns it, or another instance of the same type, with the response fields filled; returning
         None means the one it received, filled in place. Attaching a type again replaces its handler.
+
+        ``cost(synapse) -> float``, run on the event loop before the request is queued (so it must be
+        quick): validates the request against what the handler can do, raising `TransportError`
+        (422 malformed, 413 too large), and returns what it costs in the units of ``rate_limit``
+        (e.g. tokens). None: no validation, cost 1.
         """
         if not (isinstance(synapse_type, type) and issubclass(synapse_type, Synapse)) or synapse_type is Synapse:
             raise InputError("synapse_type", f"expected a Synapse subclass, got {synapse_type!r}")
         if not callable(handler):
             raise InputError("handler", f"expected a function of a {synapse_type.name}, got {handler!r}")
+        if cost is not None and not callable(cost):
+            raise InputError("cost", f"expected a function of a {synapse_type.name} or None, got {cost!r}")
         is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
             type(handler).__call__)  # an object with an async __call__
-        self._handlers[synapse_type.name] = (synapse_type, handler, is_async)
+        self._handlers[synapse_type.name] = (synapse_type, handler, is_async, cost)
         return self
 
     @property
@@ -245,10 +296,15 @@ class Axon:
     async def _serve(self) -> None:
         self._nonces = NonceWindow(self.nonce_window)
         self._gate = _PriorityGate(self.concurrency)
+        self._budget = ByteBudget(self.body_budget, self.caller_body_budget, self.budget_wait)
+        self._buckets = CallerBuckets(*self.rate_limit) if self.rate_limit is not None else None
         self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"axon-{self.hotkey[:8]}-handler")
         app = web.Application(client_max_size=self.max_body)
         app.router.add_post("/{name}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        # lingering_time: a body left unread (a refused request) is drained and dropped for at most
+        # LINGER_S, then the connection is closed; never buffered.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5,
+                               lingering_time=LINGER_S)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port, backlog=1024)
@@ -290,13 +346,26 @@ class Axon:
         t0 = time.perf_counter()
         name = request.match_info["name"]
         entry = self._handlers.get(name)
+        caller, held, retry_after = "", 0, None
         try:
             if entry is None:
                 raise TransportError(404, f"this axon serves {sorted(self._handlers)}, not {name!r}")
-            synapse_type, handler, is_async = entry
-            synapse, timeout = await self._admit(request, synapse_type)
-            priority = float(self.priority(synapse.caller_hotkey)) if self.priority is not None else 0.0
+            synapse_type, handler, is_async, cost_of = entry
+            caller, timeout, length, digest = await self._check_headers(request)
             deadline = t0 + timeout
+            await self._budget.acquire(caller, length, deadline - time.perf_counter())
+            held = length
+            body = await self._read_body(request, length, digest, deadline, timeout)
+            synapse = decode_request(synapse_type, body)
+            del body  # the synapse's arrays are views of it
+            synapse.caller_hotkey, synapse.axon_hotkey = caller, self.hotkey
+            cost = float(cost_of(synapse)) if cost_of is not None else 1.0
+            if self._buckets is not None:
+                self._buckets.take(caller, cost)
+            if self.priority is not None:
+                priority = float(self.priority(caller))
+            else:
+                priority = self._buckets.level(caller) if self._buckets is not None else 0.0
             await self._gate.acquire(priority, deadline - time.perf_counter())
             result = await self._call(handler, is_async, synapse, deadline, timeout)
             if not isinstance(result, synapse_type):
@@ -307,23 +376,31 @@ class Axon:
                 raise TransportError(500, f"handler's response cannot be sent: {e}") from None
             status = 200
         except TransportError as e:
-            status = e.status
+            status, retry_after = e.status, e.retry_after
             body = encode_status(name, status, str(e), time.perf_counter() - t0)
-        except Exception as e:  # allow or priority raised: report it, never crash the server
+        except Exception as e:  # allow, priority or cost raised: report it, never crash the server
             log.exception("axon %s: %s request failed", self.hotkey, name)
             status = 500
             body = encode_status(name, status, f"{type(e).__name__}: {e}", time.perf_counter() - t0)
+        finally:
+            if held:
+                self._budget.release(caller, held)
         self.counts[status] = self.counts.get(status, 0) + 1
-        return web.Response(body=body, status=status, content_type="application/octet-stream")
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+        return web.Response(body=body, status=status, headers=headers, content_type="application/octet-stream")
 
-    async def _admit(self, request: web.Request, synapse_type: type[Synapse]) -> tuple[Synapse, float]:
-        """Size, headers, signature, allow, nonce, body: the checks before a handler sees the request."""
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise TransportError(413, f"body of {request.content_length} bytes is over the {self.max_body}-byte limit")
+    async def _check_headers(self, request: web.Request) -> tuple[str, float, int, str]:
+        """Size, signature, allow, nonce, from the headers alone; returns (caller, timeout s, length, body hash)."""
+        length = request.content_length
+        if length is None:
+            raise TransportError(411, "a request needs a Content-Length (chunked bodies are not accepted)")
+        if length > self.max_body:
+            raise TransportError(413, f"body of {length} bytes is over the {self.max_body}-byte limit")
         h = request.headers
         try:
             caller, axon_hotkey = h[HEADERS["caller"]], h[HEADERS["axon"]]
             nonce, signature = int(h[HEADERS["nonce"]]), h[HEADERS["signature"]]
+            digest = h[HEADERS["body_hash"]]
         except (KeyError, ValueError) as e:
             raise TransportError(401, f"unsigned request: missing or malformed signature header {e}") from None
         try:
@@ -334,17 +411,52 @@ class Axon:
             raise TransportError(422, f"bad {HEADERS['timeout']} header: {e}") from None
         if axon_hotkey != self.hotkey:
             raise TransportError(401, f"request is addressed to {axon_hotkey}, this axon is {self.hotkey}")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise TransportError(413, f"body is over the {self.max_body}-byte limit") from None
-        verify_signature(signature, nonce, caller, axon_hotkey, body_hash(body))
-        if self.allow is not None and not self.allow(caller):
-            raise TransportError(403, f"caller {caller} is not allowed by this axon (not registered, or blacklisted)")
+        if not _HEX64.fullmatch(digest):
+            raise TransportError(401, f"malformed {HEADERS['body_hash']} header: expected 64 lowercase hex digits")
+        verify_signature(signature, nonce, caller, axon_hotkey, digest)
+        if self.allow is not None:
+            allowed = self.allow(caller)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if not allowed:
+                raise TransportError(403, f"caller {caller} is not allowed by this axon (not registered, or "
+                                          f"blacklisted)")
         self._nonces.check(caller, nonce)
-        synapse = decode_request(synapse_type, body)
-        synapse.caller_hotkey, synapse.axon_hotkey = caller, self.hotkey
-        return synapse, timeout
+        return caller, timeout, length, digest
+
+    async def _read_body(self, request: web.Request, length: int, digest: str, deadline: float,
+                         timeout: float) -> bytearray:
+        """Exactly ``length`` bytes into one buffer, hashed as they arrive; 401 when the hash is not ``digest``."""
+        buf, hasher = bytearray(length), hashlib.blake2b(digest_size=32)
+        view, got = memoryview(buf), 0
+
+        async def fill() -> int:
+            n = 0
+            while n < length:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                chunk = chunk[:length - n]  # never more than declared (the HTTP parser already ensures it)
+                view[n:n + len(chunk)] = chunk
+                hasher.update(chunk)
+                n += len(chunk)
+            return n
+
+        try:
+            if request.content.is_eof():  # all of it arrived with the headers (small bodies): no timer needed
+                got = await fill()
+            else:
+                got = await asyncio.wait_for(fill(), max(deadline - time.perf_counter(), 0.0))
+        except asyncio.TimeoutError:
+            raise TransportError(408, f"the body did not arrive within the caller's {timeout:.3g} s timeout") from None
+        finally:
+            view.release()
+        if got != length:
+            raise TransportError(422, f"body ended after {got} of its {length} bytes")
+        if hasher.hexdigest() != digest:
+            raise TransportError(401, "body does not have the hash its signature covers: the signature does not "
+                                      "verify over this body")
+        return buf
 
     async def _call(self, handler: Handler, is_async: bool, synapse: Synapse, deadline: float, timeout: float):
         """Run the handler holding a gate slot; the slot is freed when the work really ends."""

@@ -8,8 +8,9 @@ import threading
 import numpy as np
 
 from ..errors import InputError
+from .admission import SubnetCallers
 from .axon import Axon
-from .protocol import ClassLogProbs, NextToken, TextLogProbs
+from .protocol import ClassLogProbs, NextToken, TextLogProbs, TransportError
 
 log = logging.getLogger("tao_lab.neurons.miner")
 
@@ -38,12 +39,27 @@ class Miner:
         batch_size: rows per forward pass when answering (None: the whole request at once).
         amp: bfloat16 autocast for the forward pass on CUDA (log-softmax stays float32).
         threads: ``torch.set_num_threads`` for this process (a CPU budget; process-wide).
+        allow: who it answers: ``"registered"`` (default: hotkeys registered on the subnet),
+            ``"validators"`` (registered with a validator permit), ``"any"`` (every caller whose
+            signature verifies), or a function ``hotkey -> bool``. Others get 403 saying why. The
+            subnet's hotkeys are re-read every ``allow_refresh_s`` seconds in the background, and at
+            most once a second when an unknown caller arrives (so a new validator gets in at once).
+        max_tokens: most tokens in one request, rows x columns (examples for classification); 413
+            beyond. Default: 64 rows of the model's context (8192 for the default tiny model; 8192
+            when the context is not known). Rows longer than the model's context are 413 too.
+        rate_limit: ``(tokens, seconds)`` one caller may ask for per interval, as a token bucket
+            (429 with Retry-After beyond); ``"auto"`` (default): ``(16 * max_tokens, 4.0)``, four
+            full requests a second with bursts of sixteen; None: no limit.
+        concurrency: requests handled at once (the model answers one at a time; more only helps
+            handlers that wait on something else); the rest queue, callers who asked less first.
     """
 
     def __init__(self, wallet, subtensor, netuid: int, model="tiny", task=None, train_steps: int = 0,
                  lr: float = 3e-3, optimizer="adamw", checkpoint_dir=None, checkpoint_every: int = 0,
                  port: int = 0, register: bool = True, seed: int = 0, device: str | None = None,
-                 batch_size: int | None = None, amp: bool = False, threads: int | None = None):
+                 batch_size: int | None = None, amp: bool = False, threads: int | None = None,
+                 allow="registered", max_tokens: int | None = None, rate_limit="auto", allow_refresh_s: float = 12.0,
+                 concurrency: int = 2):
         from ..models import as_predictor, tiny_lm
 
         response = getattr(task, "response", "logprobs")
@@ -70,11 +86,32 @@ class Miner:
         self.task = task
         self.register = register
         self.uid: int | None = None
-        if response == "class_logprobs":
-            self.axon = Axon(wallet, port=port).attach(ClassLogProbs, self._classify)
+        self.vocab, self.context = _capacity(self.predictor, self.model)
+        if max_tokens is None:
+            max_tokens = 64 * self.context if self.context else 8192
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise InputError("max_tokens", f"expected a positive number of tokens per request, got {max_tokens!r}")
+        self.max_tokens = max_tokens
+        if isinstance(rate_limit, str) and rate_limit == "auto":
+            rate_limit = (16 * max_tokens, 4.0)
+        self._callers: SubnetCallers | None = None
+        if isinstance(allow, str) and allow in ("registered", "validators"):
+            self._callers = SubnetCallers(subtensor, netuid, allow, refresh_s=allow_refresh_s)
+            gate = self._callers
+        elif isinstance(allow, str) and allow == "any":
+            gate = None
+        elif callable(allow) and not isinstance(allow, str):
+            gate = allow
         else:
-            self.axon = (Axon(wallet, port=port).attach(TextLogProbs, self._answer)
-                         .attach(NextToken, self._next_token))
+            raise InputError("allow", f"expected 'registered', 'validators', 'any' or a function hotkey -> bool, "
+                                      f"got {allow!r}")
+        self.allow = allow
+        axon = Axon(wallet, port=port, allow=gate, rate_limit=rate_limit, concurrency=concurrency)
+        if response == "class_logprobs":
+            self.axon = axon.attach(ClassLogProbs, self._classify, cost=self._classify_cost)
+        else:
+            self.axon = (axon.attach(TextLogProbs, self._answer, cost=self._text_cost)
+                         .attach(NextToken, self._next_token, cost=self._next_token_cost))
         self.answered = 0
         self.trained = 0
         self.losses: list[float] = []
@@ -98,12 +135,16 @@ class Miner:
             if not self.register:
                 raise InputError("register", f"the hotkey is not registered on subnet {self.netuid}")
             self.uid = self.subtensor.burned_register(self.wallet, self.netuid)
+        if self._callers is not None:
+            self._callers.read(self.subtensor)  # who may call, known before the first request
         self.axon.start()
         self.subtensor.serve_axon(self.wallet, self.netuid, "127.0.0.1", self.axon.port)
         return self
 
     def stop(self) -> None:
         self.axon.stop()
+        if self._callers is not None:
+            self._callers.close()
 
     def __enter__(self) -> "Miner":
         return self.start()
@@ -115,6 +156,51 @@ class Miner:
     def status(self) -> dict:
         return {"uid": self.uid, "running": self.running, "answered": self.answered, "trained": self.trained,
                 "last_loss": self.losses[-1] if self.losses else None, "url": self.axon.url if self.running else None}
+
+    # ------------------------------------------------------------------ what a request may ask
+
+    def _tokens_cost(self, ids, field: str, row_limit: int | None, row_min: int = 1) -> int:
+        """Validate token ids (B, T) for this model; their count. 422 malformed, 413 too large."""
+        b, t = ids.shape
+        if b < 1 or t < row_min:
+            raise TransportError(422, f"{field} of shape {ids.shape}: at least one row of {row_min} token(s) is "
+                                      f"needed")
+        if row_limit is not None and t > row_limit:
+            raise TransportError(413, f"{field} rows of {t} tokens are longer than the model's context "
+                                      f"({row_limit}); send shorter rows")
+        if b * t > self.max_tokens:
+            raise TransportError(413, f"{field} of {b} x {t} = {b * t} tokens is over this miner's limit of "
+                                      f"{self.max_tokens} per request; send fewer rows (Miner(max_tokens=...) sets it)")
+        vocab = self.vocab
+        if vocab is not None:
+            low, high = int(ids.min()), int(ids.max())
+            if low < 0 or high >= vocab:
+                bad = low if low < 0 else high
+                raise TransportError(422, f"{field} holds token id {bad}, outside the model's vocabulary "
+                                          f"[0, {vocab})")
+        return b * t
+
+    def _text_cost(self, synapse: TextLogProbs) -> int:
+        # windows of T+1 tokens: the model reads T of them
+        row = self.context + 1 if self.context and self.predictor.byte_level else None
+        return self._tokens_cost(synapse.token_ids, "token_ids", row, row_min=2)
+
+    def _next_token_cost(self, synapse: NextToken) -> int:
+        return self._tokens_cost(synapse.context_ids, "context_ids", self.context)
+
+    def _classify_cost(self, synapse: ClassLogProbs) -> int:
+        x = synapse.features
+        b, f = x.shape
+        if b < 1:
+            raise TransportError(422, f"features of shape {x.shape}: at least one example is needed")
+        if b > self.max_tokens:
+            raise TransportError(413, f"{b} examples are over this miner's limit of {self.max_tokens} per request")
+        wanted = _in_features(self.predictor.model)
+        if wanted is not None and f != wanted:
+            raise TransportError(422, f"features of {f} columns; this model reads {wanted}")
+        if not np.isfinite(x).all():
+            raise TransportError(422, "features hold NaN or infinity")
+        return b
 
     # ------------------------------------------------------------------ serving and training
 
@@ -176,6 +262,31 @@ class Miner:
         before = len(self.losses)
         self._train(steps)
         return self.losses[before:]
+
+
+def _capacity(predictor, model) -> tuple[int | None, int | None]:
+    """(vocabulary size, context length in tokens) of what answers, None where it cannot be told.
+
+    Requests carry byte ids, so a subword model (its predictor re-tokenizes bytes) takes ids below
+    256 and rows of any length its total limit allows.
+    """
+    module = predictor.model if predictor.model is not None else (model if hasattr(model, "parameters") else None)
+    config = getattr(module, "config", None)
+    if config is None:
+        return None, None
+    vocab = getattr(config, "vocab_size", None)
+    context = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if not predictor.byte_level:
+        return 256, None
+    return (int(vocab) if vocab else None), (int(context) if context else None)
+
+
+def _in_features(model) -> int | None:
+    """The input width of a classifier module: its first Linear layer's ``in_features`` (None if none)."""
+    for layer in getattr(model, "modules", lambda: ())():
+        if hasattr(layer, "in_features"):
+            return int(layer.in_features)
+    return None
 
 
 def _last_logits(model, context: np.ndarray) -> np.ndarray:

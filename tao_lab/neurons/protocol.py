@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import struct
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -46,6 +47,8 @@ __all__ = [
 MAGIC = b"TAO1"
 _PREFIX = struct.Struct("<4sI")
 _ALIGN = 8
+#: longest JSON header accepted, in bytes (scalar fields travel in it; arrays do not)
+MAX_HEADER = 1 << 20
 _ROLE = "tao_lab.role"
 _DTYPE = "tao_lab.dtype"
 _NDIM = "tao_lab.ndim"
@@ -57,12 +60,15 @@ class TransportError(TaoLabError):
     """A request or response could not be carried; ``status`` is the HTTP-style code it maps to.
 
     The axon turns these into response statuses (401 bad signature, 403 not allowed, 404 no such
-    synapse, 408 timeout, 409 replayed nonce, 413 too large, 422 malformed, 500 handler error) and
-    the dendrite reports them on the returned synapse; neither lets one escape to the caller.
+    synapse, 408 timeout, 409 replayed nonce, 411 no Content-Length, 413 too large, 422 malformed,
+    429 too many for this caller, 500 handler error, 503 busy) and the dendrite reports them on the
+    returned synapse; neither lets one escape to the caller. ``retry_after``: seconds after which
+    the same request may succeed (429 and 503; sent as the ``Retry-After`` header), else None.
     """
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: float | None = None):
         self.status = status
+        self.retry_after = retry_after
         super().__init__(message)
 
 
@@ -106,7 +112,7 @@ class Synapse:
     fields below are set by the transport, not sent by the caller.
     """
 
-    #: 0 before sending; then 200 ok, or 401, 403, 404, 408, 409, 413, 422, 500, 502, 503
+    #: 0 before sending; then 200 ok, or 401, 403, 404, 408, 409, 411, 413, 422, 429, 500, 502, 503
     status: int = dataclasses.field(default=0, metadata={_ROLE: "meta"})
     #: why the status is not 200 (empty when it is)
     message: str = dataclasses.field(default="", metadata={_ROLE: "meta"})
@@ -263,22 +269,27 @@ def _check_synapse(synapse) -> None:
 # Decoding
 
 
-def _parse(body: bytes, expected: str) -> tuple[dict, memoryview]:
+def _parse(body: bytes | bytearray, expected: str) -> tuple[dict, memoryview]:
     if len(body) < _PREFIX.size:
         raise TransportError(422, f"body of {len(body)} bytes is too short for a {expected} message")
     magic, hlen = _PREFIX.unpack_from(body)
     if magic != MAGIC:
         raise TransportError(422, f"body does not start with {MAGIC!r}: not a tao_lab message")
     start = _PREFIX.size + hlen
+    if hlen > MAX_HEADER:
+        raise TransportError(422, f"header of {hlen} bytes is over the {MAX_HEADER}-byte limit; send large "
+                                  f"values as array fields")
     if start > len(body):
         raise TransportError(422, f"header length {hlen} runs past the {len(body)}-byte body")
     try:
         header = json.loads(bytes(body[_PREFIX.size:start]))
-    except ValueError as e:
-        raise TransportError(422, f"header is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # RecursionError: JSON nested thousands deep
+        raise TransportError(422, f"header is not JSON that can be read: {type(e).__name__}: {e}"[:300]) from None
     if not isinstance(header, dict) or header.get("synapse") != expected:
         got = header.get("synapse") if isinstance(header, dict) else header
         raise TransportError(422, f"expected a {expected} message, got {got!r}")
+    if isinstance(body, bytearray):  # already ours and writable (the axon reads bodies into one): no copy
+        return header, memoryview(body)[start:]
     # a writable copy of the array region, so handlers may modify arrays in place
     return header, memoryview(bytearray(body[start:]))
 
@@ -303,25 +314,38 @@ def _fill(synapse: Synapse, header: dict, data: memoryview, fields) -> None:
 def _array(name: str, entry, data: memoryview, dtype: str | None, ndim: int | None) -> np.ndarray:
     try:
         dstr, shape, offset = entry
+        if not isinstance(dstr, str) or not isinstance(shape, list) or len(shape) > 32:
+            raise TypeError("expected [dtype string, shape list of at most 32 dimensions, offset]")
+        if not all(type(s) is int for s in shape) or type(offset) is not int:  # not True, 2.5 or "3"
+            raise TypeError("shape and offset must be integers")
         dt = np.dtype(dstr)
-        shape = tuple(int(s) for s in shape)
-        offset = int(offset)
+        shape = tuple(shape)
     except (TypeError, ValueError) as e:
-        raise TransportError(422, f"array {name!r}: bad entry {entry!r} ({e})") from None
+        raise TransportError(422, f"array {name!r}: bad entry {str(entry)[:100]} ({e})") from None
     if dt.kind not in _WIRE_KINDS or dt.byteorder == ">" or any(s < 0 for s in shape) or offset < 0:
         raise TransportError(422, f"array {name!r}: dtype {dstr!r}, shape {shape}, offset {offset} not allowed")
+    if offset % _ALIGN:
+        raise TransportError(422, f"array {name!r}: offset {offset} is not a multiple of {_ALIGN} (arrays are "
+                                  f"{_ALIGN}-byte aligned)")
     if dtype is not None and dt.str != dtype:
         raise TransportError(422, f"array {name!r}: expected dtype {np.dtype(dtype)}, got {dt}")
     if ndim is not None and len(shape) != ndim:
         raise TransportError(422, f"array {name!r}: expected {ndim} dimensions, got shape {shape}")
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # Python ints: a shape whose product overflows int64 is caught below, not wrapped
     if offset + count * dt.itemsize > len(data):
-        raise TransportError(422, f"array {name!r} of shape {shape} runs past the end of the body")
-    return np.frombuffer(data, dtype=dt, count=count, offset=offset).reshape(shape)
+        raise TransportError(422, f"array {name!r} of shape {shape} ({count} elements) runs past the end of the "
+                                  f"{len(data)}-byte array region")
+    try:
+        return np.frombuffer(data, dtype=dt, count=count, offset=offset).reshape(shape)
+    except ValueError as e:  # e.g. an empty array with a dimension numpy cannot index
+        raise TransportError(422, f"array {name!r} of shape {shape}: {e}") from None
 
 
-def decode_request(synapse_type: type[Synapse], body: bytes) -> Synapse:
-    """A new ``synapse_type`` from a request body. Raises `TransportError` (422) for a malformed body."""
+def decode_request(synapse_type: type[Synapse], body: bytes | bytearray) -> Synapse:
+    """A new ``synapse_type`` from a request body. Raises `TransportError` (422) for a malformed body.
+
+    A ``bytearray`` body is used in place (its arrays are views of it); ``bytes`` are copied once.
+    """
     header, data = _parse(body, synapse_type.name)
     for key in ("status", "message", "process_time"):
         if key in header:

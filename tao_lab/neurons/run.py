@@ -15,7 +15,7 @@ by hand. The spec is a JSON object:
 read from the environment variable named by ``password_env``, or from the first line of stdin when
 ``password_stdin`` is true. Miner keys: ``model`` ("tiny" or a local Hugging Face folder),
 ``seed``, ``train_steps``, ``pretrain`` (steps before serving), ``lr``, ``port``, ``register``,
-``task``, ``behaviour``. Validator keys: ``k``, ``batch_size``, ``timeout``, ``weights_interval``,
+``task``, ``behaviour``, ``allow``, ``max_tokens``, ``rate_limit`` (see `Miner`). Validator keys: ``k``, ``batch_size``, ``timeout``, ``weights_interval``,
 ``explore``, ``seed``, ``task``, ``behaviour``, ``dedupe``, ``duplicate_tol``, ``loo``, ``shapley``, ``alpha``. ``behaviour`` is an
 adversary or failure from `tao_lab.scenarios` (a name or a JSON object). ``task`` names a built-in task ("next_token", "digits").
 
@@ -57,7 +57,8 @@ __all__ = [
 
 COMMON_KEYS = {"role", "name", "netuid", "url", "wallet", "device", "threads", "interval", "status_file",
                "parent_pid", "events_fd"}
-MINER_KEYS = {"model", "seed", "train_steps", "pretrain", "lr", "port", "register", "task", "behaviour"}
+MINER_KEYS = {"model", "seed", "train_steps", "pretrain", "lr", "port", "register", "task", "behaviour", "allow",
+              "max_tokens", "rate_limit"}
 VALIDATOR_KEYS = {"k", "batch_size", "timeout", "weights_interval", "explore", "seed", "task", "behaviour", "dedupe",
                   "duplicate_tol", "loo", "shapley", "alpha"}
 TASKS = ("next_token", "digits")
@@ -154,7 +155,8 @@ def build_neuron(spec: dict, subtensor, wallet, task=None):
     task = task if task is not None else build_task(spec.get("task"))
     behaviour = spec.get("behaviour")
     if spec["role"] == "miner":
-        kwargs = {k: spec[k] for k in ("train_steps", "lr", "port", "register", "seed") if k in spec}
+        kwargs = {k: spec[k] for k in ("train_steps", "lr", "port", "register", "seed", "allow", "max_tokens",
+                                       "rate_limit") if k in spec}
         if behaviour is not None and behaviour_spec(behaviour, "miner")["kind"] in ("noise", "lazy", "copier"):
             model = None  # the behaviour brings its own answers: no model to build
         else:

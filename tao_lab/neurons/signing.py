@@ -7,7 +7,9 @@ A caller signs, with its sr25519 hotkey, the message::
 ``nonce`` is an integer of nanoseconds since the epoch (``time.time_ns()``, made strictly increasing
 per signer), the hotkeys are SS58 addresses, and ``body_hash`` is the hex blake2b-256 of the exact
 body bytes. Binding the axon's hotkey stops a request for one axon being replayed at another; the
-body hash stops the payload being swapped. The four values travel in HTTP headers (`HEADERS`).
+body hash stops the payload being swapped. The four values travel in HTTP headers (`HEADERS`),
+the body hash included, so the axon checks the signature from the headers alone, before it reads
+(or spends memory on) the body, and then checks that the body it read has that hash.
 
 `NonceWindow` rejects a nonce it has seen from the same caller, or one more than ``window_s`` away
 from the axon's clock. It keeps every nonce of the window rather than only the last one, because
@@ -38,6 +40,7 @@ HEADERS = {
     "nonce": "tao-nonce",  # decimal integer, ns since the epoch
     "signature": "tao-signature",  # hex sr25519 signature, 64 bytes
     "timeout": "tao-timeout",  # seconds the caller waits, decimal
+    "body_hash": "tao-body-hash",  # hex blake2b-256 of the body, as signed
 }
 
 
@@ -86,7 +89,8 @@ class Signer:
         nonce = self.next_nonce()
         signature = self.keypair.sign(signing_message(nonce, self.hotkey, axon_hotkey, body_hash_hex))
         return {HEADERS["caller"]: self.hotkey, HEADERS["axon"]: axon_hotkey, HEADERS["nonce"]: str(nonce),
-                HEADERS["signature"]: signature.hex(), HEADERS["timeout"]: repr(float(timeout))}
+                HEADERS["signature"]: signature.hex(), HEADERS["timeout"]: repr(float(timeout)),
+                HEADERS["body_hash"]: body_hash_hex}
 
 
 @lru_cache(maxsize=4096)
@@ -95,14 +99,23 @@ def _public_keypair(ss58: str) -> Keypair:
 
 
 def verify_signature(signature_hex: str, nonce: int, caller_hotkey: str, axon_hotkey: str, body_hash_hex: str) -> None:
-    """Check a request's signature; raises `TransportError` 401 when it does not verify."""
+    """Check a request's signature; raises `TransportError` 401 when it does not verify.
+
+    Any 64 bytes may arrive as a signature; bytes that are not an sr25519 signature at all (the
+    verifier raises for those) are refused like a wrong one, never as a server error.
+    """
     try:
         signature = bytes.fromhex(signature_hex)
         public = _public_keypair(caller_hotkey)
     except ValueError as e:
         raise TransportError(401, f"malformed caller hotkey or signature: {e}") from None
-    if len(signature) != 64 or not public.verify(signing_message(nonce, caller_hotkey, axon_hotkey, body_hash_hex),
-                                                 signature):
+    if len(signature) != 64:
+        raise TransportError(401, f"signature of {len(signature)} bytes; sr25519 signatures are 64")
+    try:
+        ok = public.verify(signing_message(nonce, caller_hotkey, axon_hotkey, body_hash_hex), signature)
+    except Exception as e:  # e.g. "Signature bytes not marked as a schnorrkel signature"
+        raise TransportError(401, f"signature of {caller_hotkey} is not a valid sr25519 signature: {e}") from None
+    if not ok:
         raise TransportError(401, f"signature of {caller_hotkey} does not verify over nonce, hotkeys and body hash")
 
 

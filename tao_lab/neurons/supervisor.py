@@ -243,7 +243,8 @@ class Supervisor:
 
         ``miner_kwargs`` go to `Miner`: ``model`` ("tiny" or a local Hugging Face folder; in thread
         mode also a module or function), ``seed``, ``train_steps``, ``pretrain`` (steps before
-        serving), ``lr``, ``port``, ``register``, ``task``. ``device``: None picks the next GPU
+        serving), ``lr``, ``port``, ``register``, ``task``, ``allow`` (who it answers: "registered",
+        "validators" or "any"), ``max_tokens``, ``rate_limit``. ``device``: None picks the next GPU
         round-robin (CPU without one), or "cpu", "cuda:1", 1, "mps". ``password`` unlocks an
         encrypted coldkey (sent to the child on stdin, never on its command line). ``interval``:
         seconds between status updates.

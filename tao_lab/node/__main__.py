@@ -5,4 +5,4 @@ import sys
 from ..cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["devnet", *sys.argv[1:]]))
+    sys.exit(main(["devnet", *sys.argv[1:]], python_names=True))  # errors name data_dir=, not --data-dir

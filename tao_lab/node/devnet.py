@@ -8,11 +8,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import weakref
 
 from ..errors import TaoLabError
 
-__all__ = ["Devnet", "DevnetError"]
+__all__ = ["Devnet", "DevnetError", "PortInUseError"]
 
 STOP_TIMEOUT_S = 5.0  # after SIGTERM, how long the node gets to stop before SIGKILL
 
@@ -35,6 +36,16 @@ class DevnetError(TaoLabError):
     """The devnet could not start, or stopped unexpectedly."""
 
 
+class PortInUseError(DevnetError):
+    """The port asked for is taken (often by another devnet); ``host`` and ``port`` say which."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        super().__init__(
+            f"port {port} on {host} is already in use (another devnet, or another program); pick another "
+            f"port, or port 0 for any free one, or stop what listens on {port}")
+
+
 class Devnet:
     """An embedded subtensor-compatible devnet node on 127.0.0.1.
 
@@ -43,16 +54,24 @@ class Devnet:
 
     Args:
         port: TCP port, 0 (default) for any free one.
-        block_time: seconds between blocks in interval mode (default 0.25).
+        block_time: seconds between blocks in interval mode (default 0.25; from 0.01 to 3600,
+            else `InputError`).
         instant: produce a block as soon as a transaction arrives instead.
         manual: produce blocks only through the ``dev_newBlock`` RPC.
         data_dir: keep the chain in this folder (resumes after a restart); None = in memory.
         in_process: run the node in a thread of this process instead of a subprocess (tests,
             debugging). A subprocess keeps a crash or a long computation out of the kernel.
         timeout: seconds to wait for the node to listen.
+        keep_blocks: blocks whose state the node keeps in memory (None: ``TAO_LAB_KEEP_BLOCKS`` or
+            4096); older state is pruned (docs/devnet.md).
         publish: list the running node in the Jupyter registry, so the TAO Lab sidebar shows it
             (docs/server.md). None (default): when in a Jupyter kernel or with
             ``TAO_LAB_REGISTRY_DIR`` set; a `Lab` passes False (its own entry covers its devnet).
+
+    ``url`` carries a fresh random token (``ws://127.0.0.1:PORT/?token=...``): the kit's own clients
+    (`Subtensor`, `Lab`, neurons) connect with it and may call the dev_* methods (advance, snapshot,
+    restore, reset, block mode); a client on ``public_url`` can read the chain and submit extrinsics
+    only, and a web page from another origin cannot connect at all (docs/security.md).
 
     The node subprocess never outlives this process: `stop`, garbage collection of the `Devnet`
     and interpreter exit (a `weakref.finalize`) terminate it, and the node itself watches this
@@ -63,11 +82,14 @@ class Devnet:
 
     def __init__(self, port: int = 0, block_time: float = 0.25, instant: bool = False, manual: bool = False,
                  data_dir: str | os.PathLike | None = None, in_process: bool = False, timeout: float = 30.0,
-                 publish: bool | None = None):
+                 publish: bool | None = None, keep_blocks: int | None = None):
         if instant and manual:
             raise ValueError("choose at most one of instant and manual")
+        from .service import check_block_time
+
         self.port = port
-        self.block_time = block_time
+        self.block_time = check_block_time(block_time)
+        self.keep_blocks = keep_blocks
         self.mode = "instant" if instant else ("manual" if manual else "interval")
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
         self.in_process = in_process
@@ -108,6 +130,18 @@ class Devnet:
         if self._proc is not None:
             return self._proc.poll() is None
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def token(self) -> str | None:
+        """The token the node's dev_* methods need (None when stopped); it is part of ``url``."""
+        if not self.url:
+            return None
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query).get("token", [None])[-1]
+
+    @property
+    def public_url(self) -> str | None:
+        """``url`` without the token: enough to read the chain and submit extrinsics, not for dev_*."""
+        return self.url.split("/?", 1)[0] if self.url else None
 
     @property
     def pid(self) -> int | None:
@@ -152,9 +186,10 @@ class Devnet:
         # stderr goes to an unlinked file, not a pipe: nobody reads a pipe after the start, and a
         # node that logged enough into a full one would block.
         errfile = tempfile.TemporaryFile(mode="w+")
+        env = None if self.keep_blocks is None else {**os.environ, "TAO_LAB_KEEP_BLOCKS": str(self.keep_blocks)}
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "tao_lab.node", *self._args()],
-            stdout=subprocess.PIPE, stderr=errfile, text=True, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=errfile, text=True, start_new_session=True, env=env,
         )
         # Holds the process, never self: the Devnet can be collected while the node runs, and
         # collection or interpreter exit then stops the node (unlike __del__, also at exit).
@@ -168,10 +203,18 @@ class Devnet:
             except subprocess.TimeoutExpired:
                 pass
             errfile.seek(0)
-            err = errfile.read() if self._proc.poll() is not None else ""
+            exited = self._proc.poll() is not None
+            err = errfile.read().strip() if exited else ""
             errfile.close()
             self.stop()
-            raise DevnetError(f"the devnet did not start within {self.timeout:g} s. {err.strip()[-2000:]}")
+            if not exited:
+                raise DevnetError(f"the devnet did not start within {self.timeout:g} s")
+            last = err.splitlines()[-1] if err else ""
+            # the node's own errors are one "tao-lab: ..." line; anything else is shown as it came
+            reason = last.removeprefix("tao-lab: ") if last.startswith("tao-lab: ") else (err[-2000:] or "no reason given")
+            if self.port and "already in use" in reason:
+                raise PortInUseError("127.0.0.1", self.port)
+            raise DevnetError(f"the devnet did not start: {reason}")
         errfile.close()  # the child keeps its own descriptor
         self.url = url
 
@@ -200,7 +243,8 @@ class Devnet:
             self._loop = loop
             try:
                 self._handle = loop.run_until_complete(
-                    start_node(port=self.port, mode=self.mode, block_time=self.block_time, data_dir=self.data_dir))
+                    start_node(port=self.port, mode=self.mode, block_time=self.block_time, data_dir=self.data_dir,
+                               keep_blocks=self.keep_blocks))
             except BaseException as exc:  # reported to the caller
                 errors.append(exc)
                 ready.set()
@@ -213,7 +257,9 @@ class Devnet:
         self._thread = threading.Thread(target=run, name="tao-lab-devnet", daemon=True)
         self._thread.start()
         if not ready.wait(self.timeout) or errors:
+            if errors and isinstance(errors[0], TaoLabError):  # already says what and why (port, data dir)
+                raise errors[0]
             raise DevnetError(f"the devnet did not start: {errors[0] if errors else 'timeout'}")
 
     def __repr__(self):
-        return f"Devnet({self.url or 'stopped'}, {self.mode})"
+        return f"Devnet({self.public_url or 'stopped'}, {self.mode})"  # no token: reprs end up on screens

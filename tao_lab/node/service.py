@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
+import secrets
 import time
 
 from ..chain import extrinsic as X
 from ..chain.chain import Chain
 from ..chain.scale import U32, U128, CodecError, compact_encode
-from ..chain.state import Overlay
+from ..chain.state import Overlay, StatePruned
+from ..errors import InputError
 from .jsonrpc import RpcError, Session
 
 log = logging.getLogger("tao_lab.node")
@@ -24,19 +27,39 @@ CHAIN_NAME = "tao_lab devnet"  # must not match a scalecodec preset name ("polka
 NODE_NAME = "tao-lab"
 NODE_VERSION = "0.1.0"
 INVALID_TX = 1010
+MIN_BLOCK_TIME_S = 0.01  # interval mode: faster pins a core and grows the journal for nothing
+MAX_BLOCK_TIME_S = 3600.0  # slower is a stopped chain: use manual mode for that
+MAX_NEW_BLOCKS = 10_000  # dev_newBlock(count): most blocks one call may ask for (call again for more)
+
+
+def check_block_time(value, argument: str = "block_time") -> float:
+    """``value`` as seconds between blocks; `InputError` unless a number in [0.01, 3600]."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and MIN_BLOCK_TIME_S <= value <= MAX_BLOCK_TIME_S
+    if not ok:  # NaN fails the comparison too
+        raise InputError(argument, f"expected seconds between blocks from {MIN_BLOCK_TIME_S:g} to {MAX_BLOCK_TIME_S:g}, "
+                                   f"got {value!r} (for no blocks at all, use manual mode)")
+    return float(value)
 
 
 def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+_HEX_DIGITS = re.compile(r"(?:[0-9a-fA-F]{2})*")
+
+
 def _unhex(value, what: str = "hex string") -> bytes:
     if not isinstance(value, str) or not value.startswith("0x"):
         raise RpcError(-32602, f"Invalid params: expected a 0x-prefixed {what}, got {value!r}")
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError:
-        raise RpcError(-32602, f"Invalid params: {value!r} is not valid hex") from None
+    # fullmatch, not bytes.fromhex alone: fromhex skips spaces, so "0x 00" would pass as 0x00
+    if not _HEX_DIGITS.fullmatch(value, 2):
+        raise RpcError(-32602, f"Invalid params: {what} {value!r} is not valid hex (pairs of 0-9a-f)")
+    return bytes.fromhex(value[2:])
+
+
+def _subscription_id() -> str:
+    """A new subscription id: unguessable (128 random bits), so no other client can name it."""
+    return "0x" + secrets.token_hex(16)
 
 
 class Node:
@@ -51,7 +74,7 @@ class Node:
             raise ValueError(f"mode must be 'interval', 'instant' or 'manual', got {mode!r}")
         self.chain = chain
         self.mode = mode
-        self.block_time = block_time
+        self.block_time = check_block_time(block_time)
         self.pool: list[X.Extrinsic] = []
         self._watchers: dict[bytes, list[tuple[Session, str]]] = {}
         self._head_subs: dict[str, Session] = {}
@@ -75,12 +98,22 @@ class Node:
                 await self._producer
             except asyncio.CancelledError:
                 pass
+            except Exception:  # already logged; a stop must always complete (SIGTERM relies on it)
+                log.exception("the block producer had failed")
             self._producer = None
+
+    def close(self) -> None:
+        """Release what the chain holds open: the journal and its data-dir lock (after `stop`)."""
+        if self.chain.journal is not None:
+            self.chain.journal.close()
 
     async def _produce_forever(self) -> None:
         while True:
             started = time.monotonic()
-            await self.produce_block()
+            try:
+                await self.produce_block()
+            except Exception:  # never stop producing: the failure is logged and the next block tried
+                log.exception("block production failed; trying again in %g s", self.block_time)
             await asyncio.sleep(max(0.0, self.block_time - (time.monotonic() - started)))
 
     async def dispatch(self, method: str, params, session: Session):
@@ -90,11 +123,14 @@ class Node:
         if isinstance(params, dict):
             raise RpcError(-32602, "Invalid params: named parameters are not supported, pass a list")
         try:
-            result = fn(session, *params)
-        except TypeError as exc:
-            raise RpcError(-32602, f"Invalid params: {exc}") from None
-        if asyncio.iscoroutine(result):
-            result = await result
+            try:
+                result = fn(session, *params)
+            except TypeError as exc:
+                raise RpcError(-32602, f"Invalid params: {exc}") from None
+            if asyncio.iscoroutine(result):
+                result = await result
+        except StatePruned as exc:  # what a pruned Substrate node answers (code and wording)
+            raise RpcError(4003, f"Client error: UnknownBlock: {exc}") from None
         return result
 
     # ------------------------------------------------------------------ blocks
@@ -109,7 +145,16 @@ class Node:
         batch = self.pool if extrinsics is None else extrinsics
         if extrinsics is None:
             self.pool = []
-        block, receipts = self.chain.build_block(batch, self._timestamp())
+        try:
+            block, receipts = self.chain.build_block(batch, self._timestamp())
+        except Exception as exc:
+            # Extrinsics that fail are dropped inside build_block; this is a runtime hook failing.
+            # The batch goes (it may be the cause) and the error is logged, never swallowed.
+            log.exception("could not build block #%d; dropped %d extrinsic(s)", self.chain.head_number + 1, len(batch))
+            for ext in batch:
+                for session, sub in self._watchers.pop(ext.hash, []):
+                    await session.notify("author_extrinsicUpdate", sub, "dropped")
+            raise RpcError(-32603, f"Internal error: block production failed: {type(exc).__name__}: {exc}") from None
         included = {r.hash for r in receipts}
         header = block.header()
         for sub, session in list(self._head_subs.items()):
@@ -160,10 +205,14 @@ class Node:
     def rpc_system_accountNextIndex(self, s, address):
         from scalecodec.utils.ss58 import ss58_decode
 
+        if not isinstance(address, str):
+            raise RpcError(-32602, f"Invalid params: address must be an SS58 string or 0x account id, got {address!r}")
         try:
             who = bytes.fromhex(ss58_decode(address)) if not str(address).startswith("0x") else _unhex(address)
         except ValueError as exc:
             raise RpcError(-32602, f"Invalid params: {exc}") from None
+        if len(who) != 32:
+            raise RpcError(-32602, f"Invalid params: address must name a 32-byte account, got {len(who)} bytes")
         return self._next_nonce(who)
 
     def _next_nonce(self, who: bytes) -> int:
@@ -182,9 +231,9 @@ class Node:
                 number = int(number, 16) if number.startswith("0x") else int(number)
             except ValueError:  # a malformed number is the caller's error (-32602), not an internal one
                 raise RpcError(-32602, f"Invalid params: block number {number!r}") from None
-        if not isinstance(number, int) or number < 0:
-            raise RpcError(-32602, f"Invalid params: block number {number!r}")
-        return _hex(self.chain.blocks[number].hash) if number <= self.chain.head_number else None
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:  # True is an int to Python
+            raise RpcError(-32602, f"Invalid params: block number must be an integer >= 0, got {number!r}")
+        return _hex(self.chain.block_hash(number)) if number <= self.chain.head_number else None
 
     def rpc_chain_getHead(self, s):
         return _hex(self.chain.head.hash)
@@ -193,16 +242,16 @@ class Node:
         return _hex(self.chain.head.hash)  # instant finality
 
     def rpc_chain_getHeader(self, s, block_hash=None):
-        return self.chain.blocks[self._block_at(block_hash)].header()
+        return self.chain.block(self._block_at(block_hash)).header()
 
     def rpc_chain_getBlock(self, s, block_hash=None):
-        block = self.chain.blocks[self._block_at(block_hash)]
+        block = self.chain.block(self._block_at(block_hash))
         return {"block": {"header": block.header(), "extrinsics": [_hex(e) for e in block.extrinsics]}, "justifications": None}
 
     def _subscribe(self, session: Session, table: dict, method: str) -> str:
         if not session.supports_subscriptions:
             raise RpcError(-32090, "Subscriptions are not available on this transport (use WebSocket)")
-        sub = f"sub{next(self._ids)}"
+        sub = _subscription_id()
         table[sub] = session
         session.on_close(lambda: table.pop(sub, None))
         header = self.chain.head.header()
@@ -221,13 +270,23 @@ class Node:
     def rpc_chain_subscribeFinalizedHeads(self, s):
         return self._subscribe(s, self._final_subs, "chain_finalizedHead")
 
+    @staticmethod
+    def _unsubscribe(session: Session, table: dict, sub) -> bool:
+        """Drop ``sub`` if it is this connection's; False (not found) for anyone else's id."""
+        if not isinstance(sub, str):
+            raise RpcError(-32602, f"Invalid params: subscription id must be a string, got {sub!r}")
+        if table.get(sub) is not session:
+            return False
+        del table[sub]
+        return True
+
     def rpc_chain_unsubscribeNewHeads(self, s, sub):
-        return self._head_subs.pop(sub, None) is not None
+        return self._unsubscribe(s, self._head_subs, sub)
 
     rpc_chain_unsubscribeAllHeads = rpc_chain_unsubscribeNewHeads
 
     def rpc_chain_unsubscribeFinalizedHeads(self, s, sub):
-        return self._final_subs.pop(sub, None) is not None
+        return self._unsubscribe(s, self._final_subs, sub)
 
     # ------------------------------------------------------------------ state_*
 
@@ -257,8 +316,8 @@ class Node:
 
     def rpc_state_getKeysPaged(self, s, prefix, count, start_key=None, block_hash=None):
         prefix_b = _unhex(prefix or "0x", "key prefix")
-        if not isinstance(count, int) or count < 0:
-            raise RpcError(-32602, f"Invalid params: count {count!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise RpcError(-32602, f"Invalid params: count must be an integer >= 0, got {count!r}")
         count = min(count, 1000)
         start = _unhex(start_key, "start key") if start_key else None
         keys = self.chain.store.keys(prefix_b, self._block_at(block_hash), start_after=start)
@@ -274,7 +333,7 @@ class Node:
         for key in keys:
             value = state.get(_unhex(key, "storage key"))
             changes.append([key, None if value is None else _hex(value)])
-        return [{"block": _hex(self.chain.blocks[number].hash), "changes": changes}]
+        return [{"block": _hex(self.chain.block_hash(number)), "changes": changes}]
 
     def rpc_state_call(self, s, method, data, block_hash=None):
         payload = _unhex(data, "call data")
@@ -320,6 +379,8 @@ class Node:
             raise RpcError(INVALID_TX, "Invalid Transaction", exc.reason) from None
         except (CodecError, KeyError) as exc:
             raise RpcError(INVALID_TX, "Invalid Transaction", f"Could not decode the transaction: {exc}") from None
+        except RecursionError:  # a backstop: call nesting is bounded at decoding (types.MAX_CALL_DEPTH)
+            raise RpcError(INVALID_TX, "Invalid Transaction", "Could not decode the transaction: nested too deeply") from None
         return ext
 
     async def rpc_author_submitExtrinsic(self, s, data):
@@ -333,7 +394,7 @@ class Node:
         if not s.supports_subscriptions:
             raise RpcError(-32090, "Subscriptions are not available on this transport (use WebSocket)")
         ext = self._accept(data)
-        sub = f"sub{next(self._ids)}"
+        sub = _subscription_id()
         self._watchers.setdefault(ext.hash, []).append((s, sub))
         self.pool.append(ext)
 
@@ -346,11 +407,16 @@ class Node:
         return sub
 
     def rpc_author_unwatchExtrinsic(self, s, sub):
+        """Stop watching; False (not found) for an unknown id or another connection's."""
+        if not isinstance(sub, str):
+            raise RpcError(-32602, f"Invalid params: subscription id must be a string, got {sub!r}")
+        found = False
         for watchers in self._watchers.values():
             for w in list(watchers):
-                if w[1] == sub:
+                if w[1] == sub and w[0] is s:
                     watchers.remove(w)
-        return True
+                    found = True
+        return found
 
     def rpc_author_pendingExtrinsics(self, s):
         return [_hex(e.raw) for e in self.pool]
@@ -358,16 +424,23 @@ class Node:
     # ------------------------------------------------------------------ dev_* (devnet only)
 
     async def rpc_dev_newBlock(self, s, count=1):
-        """Produce ``count`` blocks now (whatever the mode); returns the new head hash."""
-        if not isinstance(count, int) or not 1 <= count <= 100_000:
-            raise RpcError(-32602, "Invalid params: count must be an integer in [1, 100000]")
-        head = None
+        """Produce ``count`` blocks now (whatever the mode, at most `MAX_NEW_BLOCKS`); returns the new head hash."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_NEW_BLOCKS:
+            raise RpcError(-32602, f"Invalid params: count must be an integer in [1, {MAX_NEW_BLOCKS}], got {count!r}; "
+                                   "call dev_newBlock again for more blocks")
+        return _hex(await self._new_blocks(count))
+
+    async def _new_blocks(self, count: int) -> bytes:
+        head = b""
         for _ in range(count):
             head = await self.produce_block()
-        return _hex(head)
+            await asyncio.sleep(0)  # let other clients in between blocks: a long run starves nobody
+        return head
 
     async def rpc_dev_nextEpoch(self, s, netuid=1):
         """Produce blocks until subnet ``netuid`` has run its next epoch; returns the blocks produced."""
+        if isinstance(netuid, bool) or not isinstance(netuid, int) or not 0 <= netuid < 1 << 16:
+            raise RpcError(-32602, f"Invalid params: netuid must be an integer in [0, 65535], got {netuid!r}")
         sub = self.chain.runtime.pallet("SubtensorModule")
         state = self.chain.state()
         if not sub.NetworksAdded.get(state, netuid):
@@ -377,13 +450,14 @@ class Node:
         # the pallet runs the epoch in the first block `now` with now - LastEpochBlock >= tempo
         # (`should_run_epoch`); the next block is head + 1
         blocks = sub.blocks_until_next_auto_epoch(state, netuid, self.chain.head_number + 1) + 1
-        await self.rpc_dev_newBlock(s, blocks)
+        await self._new_blocks(blocks)  # at most a tempo (u16) of blocks
         return blocks
 
     def rpc_dev_snapshot(self, s):
         """Remember the current head; returns a snapshot id for ``dev_restore``."""
         sid = next(self._ids)
         self._snapshots[sid] = self.chain.head_number
+        self.chain.pin(self.chain.head_number)  # its state is copied before pruning would discard it
         return sid
 
     def rpc_dev_restore(self, s, sid):
@@ -396,7 +470,7 @@ class Node:
         return _hex(self.chain.head.hash)
 
     def rpc_dev_reset(self, s):
-        """Back to genesis."""
+        """Back to genesis; the history's memory is released (the store restarts from genesis's state)."""
         self.chain.truncate(0)
         self.pool.clear()
         self._snapshots.clear()
@@ -407,7 +481,10 @@ class Node:
         if mode not in ("interval", "instant", "manual"):
             raise RpcError(-32602, "Invalid params: mode must be interval, instant or manual")
         if block_time is not None:
-            self.block_time = float(block_time)
+            try:
+                self.block_time = check_block_time(block_time)
+            except InputError as exc:
+                raise RpcError(-32602, f"Invalid params: {exc}") from None
         if mode != "interval" and self._producer is not None:
             self._producer.cancel()
             self._producer = None

@@ -205,10 +205,25 @@ def test_recorder_every_epoch(chain):
     blocks = rec.record(2 * tempo, advance=True)  # an epoch every tempo blocks: two more
     assert blocks == [head + tempo, head + 2 * tempo]
     h = rec.history
-    assert (h["block"] == h["epoch_block"]).all() and h["epoch"].unique().tolist() == [0, 1, 2]
+    count = raw(subtensor, "SubnetEpochIndex", NETUID)  # the chain's number of the subnet's epochs
+    assert count >= 3 and (h["block"] == h["epoch_block"]).all()
+    assert h["epoch"].unique().tolist() == [count - 2, count - 1, count]
     assert sorted(h["block"].unique().tolist()) == first + blocks
     per_epoch = h.groupby("epoch")["emission_rao"].sum()
     assert (per_epoch > 0).all()
+
+
+def test_recorder_epoch_column_is_the_chains_epoch_not_a_count_of_snapshots(chain):
+    """Snapshots two epochs apart are two epochs apart; snapshots within one epoch share its number."""
+    subtensor, _ = chain
+    first = subtensor.next_epoch(NETUID)
+    subtensor.next_epoch(NETUID)
+    third = subtensor.next_epoch(NETUID)
+    rec = Recorder(subtensor, NETUID, every="block")
+    rec.record_at([first, first + 1, third])
+    epochs = rec.history.drop_duplicates("block")["epoch"].tolist()
+    chain_count = [raw(subtensor, "SubnetEpochIndex", NETUID, block=b) for b in (first, first + 1, third)]
+    assert epochs == chain_count and epochs[0] == epochs[1] == epochs[2] - 2
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])

@@ -1,12 +1,14 @@
 """`Subtensor` against a real devnet: every write, its receipt, and its failures leaving state unchanged."""
 
 import asyncio
+import time
 import warnings
 
 import pytest
 from substrateinterface import Keypair
 
-from tao_lab.client import ChainConnectionError, ChainError, Subtensor, TransactionRejected, weights_to_u16
+from tao_lab.client import (ChainConnectionError, ChainError, NoBlockProduced, Subtensor, TransactionRejected,
+                            weights_to_u16)
 from tao_lab.errors import InputError
 from tao_lab.node.devnet import Devnet
 
@@ -162,6 +164,14 @@ def test_bad_arguments_and_unknown_subnets_are_typed_errors(sub):
         sub.block_hash(10**6)
 
 
+def test_advance_past_the_devnets_per_request_cap_asks_in_several_requests(sub):
+    head = sub.block()
+    assert sub.advance(10_001) == head + 10_001  # the node makes at most 10,000 per dev_newBlock
+    for bad in (0, -3, True, 2.5):
+        with pytest.raises(InputError, match="blocks"):
+            sub.advance(bad)
+
+
 def test_waiting_times_out_with_a_clear_error_when_no_blocks_come(sub):
     with pytest.raises(ChainConnectionError, match="did not arrive"):
         sub.wait_blocks(1, timeout=0.3)  # instant mode: no transactions, no blocks
@@ -209,3 +219,76 @@ def test_connection_loss_gives_a_clear_error_then_reconnects_when_the_node_is_ba
     finally:
         sub.close()
         dev.stop()
+
+
+# ---------------------------------------------------------------------- careless use (issue 11, items 19 and 21)
+
+def test_a_write_on_a_devnet_that_makes_no_blocks_says_so_and_how_to_make_one():
+    """Manual block mode: no 30 s hang and no "Transaction Already Imported", but `NoBlockProduced`
+    within a few seconds; the transaction waits in the pool and lands with the next block."""
+    with Devnet(manual=True) as dev, Subtensor(dev) as sub:
+        before = sub.balance(BOB)
+        started = time.monotonic()
+        with pytest.raises(NoBlockProduced, match=r"no block is being produced.*advance\(\)") as info:
+            sub.transfer(ALICE, BOB, TAO)
+        assert time.monotonic() - started < 10
+        assert isinstance(info.value, ChainConnectionError) and info.value.extrinsic_hash.startswith("0x")
+        assert sub.balance(BOB) == before  # not yet: it waits for a block
+        sub.advance()
+        assert sub.balance(BOB) == before + TAO  # included once, not twice
+        sub.advance()
+        assert sub.balance(BOB) == before + TAO
+
+
+def test_a_write_on_a_devnet_with_slow_blocks_waits_for_them():
+    """Interval blocks slower than the first wait: the client keeps waiting for the block, no error."""
+    with Devnet(block_time=4.5) as dev, Subtensor(dev) as sub:
+        sub.wait_blocks(2, timeout=20)  # two blocks in: the client can see the devnet's pace
+        before = sub.balance(BOB)
+        receipt = sub.transfer(ALICE, BOB, TAO)
+        assert receipt.success and sub.balance(BOB) == before + TAO
+
+
+def test_a_url_without_a_scheme_suggests_ws():
+    with pytest.raises(InputError, match=r"network: 'localhost:9944' .*did you mean 'ws://localhost:9944'"):
+        Subtensor("localhost:9944")
+    with pytest.raises(InputError, match="network"):
+        Subtensor("ftp://127.0.0.1:9944")
+
+
+def test_a_missing_subnet_or_a_netuid_out_of_range_names_the_argument(sub):
+    missing = max(sub.subnets()) + 50
+    for write in (lambda: sub.set_weights(BOB, missing, {0: 1.0}),
+                  lambda: sub.commit_weights(BOB, missing, {0: 1.0}, [1]),
+                  lambda: sub.add_stake(BOB, missing, TAO),
+                  lambda: sub.serve_axon(BOB, missing, "127.0.0.1", 8091)):
+        with pytest.raises(InputError, match=rf"netuid: subnet {missing} does not exist.*register_subnet") as info:
+            write()
+        assert info.value.argument == "netuid"
+    for bad in (-1, 70_000, 1.5, "1"):
+        for call in (lambda: sub.neuron_count(bad), lambda: sub.burned_register(BOB, bad),
+                     lambda: sub.set_weights(BOB, bad, {0: 1.0}), lambda: sub.uid(bad, BOB)):
+            with pytest.raises(InputError, match=r"netuid: expected a subnet number in 0\.\.65535"):
+                call()
+
+
+@pytest.mark.parametrize("junk", ["junk", "5junk", "", "0x1234", "5" * 48])
+def test_a_junk_address_is_an_input_error_naming_the_argument(sub, junk):
+    with pytest.raises(InputError, match="who: .* is not an SS58 address"):
+        sub.balance(junk)
+    with pytest.raises(InputError, match="dest: .* is not an SS58 address"):
+        sub.transfer(ALICE, junk, TAO)
+    with pytest.raises(InputError, match="hotkey: .* is not an SS58 address"):
+        sub.uid(1, junk)
+
+
+def test_bad_origin_says_who_may_sign(sub):
+    alice = ALICE.ss58_address
+    with pytest.raises(ChainError) as info:  # Bob neither owns subnet 1 nor holds the sudo key
+        sub.set_hyperparameter(BOB, 1, "kappa", 30_000)
+    message = str(info.value)
+    assert info.value.error == "BadOrigin" and "sudo key" in message and alice in message and "//Alice" in message
+    assert "owner" in message and BOB.ss58_address in message and info.value.hint in message
+    remark = sub.substrate.compose_call("System", "remark", {"remark": "0x00"})
+    with pytest.raises(ChainError, match=rf"Sudo.sudo must be signed by the sudo key {alice}"):
+        sub.submit(BOB, "Sudo", "sudo", {"call": remark})

@@ -20,6 +20,7 @@ import queue
 import signal
 import socket
 import time
+import urllib.parse
 from pathlib import Path
 
 from _support import gone, wait_for
@@ -55,8 +56,8 @@ def wait_port_free(port: int, timeout: float = 5.0) -> bool:
 
 
 def devnet_port(url: str) -> int:
-    """The port of a ``ws://127.0.0.1:PORT`` URL."""
-    return int(url.rsplit(":", 1)[1].strip("/"))
+    """The port of a ``ws://127.0.0.1:PORT`` URL (a ``/?token=...`` after it is fine)."""
+    return urllib.parse.urlsplit(url).port
 
 
 class Kernel:

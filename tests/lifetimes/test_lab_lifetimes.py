@@ -20,7 +20,7 @@ CELLS = textwrap.dedent("""
     rows = lab.supervisor.wait(timeout=90)
     assert (rows["state"] == "running").all(), rows
     pids = sorted({lab.devnet.pid, *[int(p) for p in rows["pid"]]})
-    ports = [int(lab.url.rsplit(":", 1)[1])] + [int(p) for p in rows["port"].dropna()]
+    ports = [urllib.parse.urlsplit(lab.url).port] + [int(p) for p in rows["port"].dropna()]
 """)
 
 

@@ -37,7 +37,7 @@ SETUP = textwrap.dedent("""
     rows = sup.start().wait(timeout=60)
     assert (rows["state"] == "running").all(), rows
     pids = [dev.pid] + [int(p) for p in rows["pid"]]
-    ports = [int(dev.url.rsplit(":", 1)[1])] + [int(p) for p in rows["port"].dropna()]
+    ports = [urllib.parse.urlsplit(dev.url).port] + [int(p) for p in rows["port"].dropna()]
 """)
 
 

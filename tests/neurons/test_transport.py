@@ -74,7 +74,8 @@ def signed(axon_hotkey: str, body: bytes, signer=None, nonce=None) -> dict:
     s = signer or Signer(VALIDATOR)
     nonce = s.next_nonce() if nonce is None else nonce
     sig = s.keypair.sign(signing_message(nonce, s.hotkey, axon_hotkey, body_hash(body)))
-    return {"tao-caller": s.hotkey, "tao-axon": axon_hotkey, "tao-nonce": str(nonce), "tao-signature": sig.hex()}
+    return {"tao-caller": s.hotkey, "tao-axon": axon_hotkey, "tao-nonce": str(nonce), "tao-signature": sig.hex(),
+            "tao-body-hash": body_hash(body)}
 
 
 def test_public_names_are_exported():
