@@ -146,7 +146,7 @@ def _devnet(args) -> int:
         asyncio.run(serve_forever(ready=ready, host=args.host, port=args.port, mode=mode,
                                   block_time=args.block_time, data_dir=args.data_dir, parent_pid=args.parent_pid,
                                   token=os.environ.get(TOKEN_ENV) or None, allowed_origins=args.allow_origin or (),
-                                  max_connections=args.max_connections))
+                                  max_connections=args.max_connections, keep_blocks=args.keep_blocks))
     except OSError as exc:  # bind failed: unknown host, busy port, no permission
         reason = exc.strerror or str(exc)
         if isinstance(exc, socket.gaierror):
@@ -247,6 +247,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--allow-origin", action="append", metavar="ORIGIN",
                      help="let browser pages from ORIGIN (e.g. https://hub.example.org; '*' = any) use the node; "
                           "pages on this machine always may (repeatable; docs/security.md)")
+    dev.add_argument("--keep-blocks", type=_int_at_least(1), default=None, metavar="N",
+                     help="blocks whose state stays in memory; older ones are pruned (default: "
+                          "TAO_LAB_KEEP_BLOCKS or 4096)")
     dev.add_argument("--max-connections", type=_int_at_least(1), default=256, metavar="N",
                      help="open connections served at once, past it idle ones are closed or new ones get "
                           "HTTP 503 (default 256)")

@@ -56,6 +56,7 @@ def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
     (["devnet", "--port", "70000"], ["--port", "0..65535"]),
     (["devnet", "--port", "-1"], ["--port", "0..65535"]),
     (["devnet", "--instant", "--manual"], ["--manual", "--instant"]),
+    (["devnet", "--keep-blocks", "0"], ["--keep-blocks", "at least 1"]),
     (["scenario", "noise", "--epochs", "0"], ["--epochs", "at least 1"]),
     (["sweep", "nb.ipynb", "--grid", "seed=0", "--out", "x", "--workers", "0"], ["--workers", "at least 1"]),
     (["sweep", "nb.ipynb", "--grid", "seed=0", "--out", "x", "--timeout", "nan"], ["--timeout", "above 0"]),
@@ -87,6 +88,27 @@ def test_errors_from_the_node_process_a_devnet_starts_name_the_python_argument(t
                                 timeout=60)
         line = one_line_error(result, "holds no devnet journal", flag)
         assert ("--data-dir" in line) == (flag == "--data-dir")
+
+
+def test_devnet_keeps_the_state_of_as_many_blocks_as_asked():
+    from substrateinterface import SubstrateInterface
+    from substrateinterface.exceptions import SubstrateRequestException
+
+    proc = subprocess.Popen([*TAO_LAB, "devnet", "--port", "0", "--manual", "--quiet", "--keep-blocks", "100"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        substrate = SubstrateInterface(url=proc.stdout.readline().strip())
+        substrate.rpc_request("dev_newBlock", [1])
+        old = substrate.get_block_hash(1)
+        substrate.rpc_request("dev_newBlock", [399])  # past 100 kept + a pruning batch of 256
+        with pytest.raises(SubstrateRequestException, match="State already discarded"):
+            substrate.query("System", "Number", block_hash=old)
+        assert substrate.query("System", "Number").value == 400
+        substrate.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()
 
 
 def test_output_into_a_closed_pipe_ends_quietly():
