@@ -254,7 +254,7 @@ def test_empty_history_round_trip(tmp_path):
 
 def test_layouts_fail_loudly_and_fallback_agrees(chain, monkeypatch):
     """Bytes that do not fit the type raise; the scalecodec path gives what the fast path gives."""
-    from tao_lab.client import metagraph as module
+    from tao_lab.client import _storage as module  # the storage reader behind Metagraph
 
     decode = module._fast_decoder("pairs", "Vec<(u16,u16)>")
     assert decode(bytes([8, 1, 0, 2, 0, 3, 0, 4, 0])).tolist() == [[1, 2], [3, 4]]
