@@ -2,12 +2,10 @@
 
 A sync makes four JSON-RPC round trips whatever the subnet's size: the block hash, then three
 ``state_queryStorageAt`` batches pinned to that hash (the per-subnet vectors; the per-uid rows; the
-per-hotkey values); two more when substrate-interface must check the runtime version at that block. Storage keys are built here from the metadata's
-hashers rather than one ``create_storage_key`` call each (about 1 ms apiece in substrate-interface),
-and the known fixed layouts (``u64``, ``Vec<u16>``, ``Vec<(u16, u16)>``, ``AccountId32``,
-``AxonInfo``) are decoded straight into numpy. Every layout is checked against the node's metadata
-first: a type the fast path does not know goes through scalecodec instead, and bytes that do not fit
-the type raise `StorageLayoutError`. Weights and bonds rows are read by their computed keys
+per-hotkey values); two more when substrate-interface must check the runtime version at that
+block. The storage reader (`tao_lab.client._storage`) builds the keys from the metadata's hashers
+and decodes the known fixed layouts straight into numpy, checked against the metadata
+(`StorageLayoutError` when bytes do not fit). Weights and bonds rows are read by their computed keys
 ``(netuid, uid)`` for ``uid < n`` rather than listed with ``state_getKeysPaged``: uids are dense,
 so this saves a round trip and never picks up a row of a uid that no longer exists.
 """
