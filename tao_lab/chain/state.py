@@ -94,12 +94,16 @@ class VersionedStore:
                 versions.pop()
             if not versions:
                 dead.append(key)
+        self._forget(dead)
+        self.head = min(self.head, number)
+
+    def _forget(self, dead: list[bytes]) -> None:
+        """Drop keys that no block in memory can see any more."""
         for key in dead:
             del self._versions[key]
         if dead:
             gone = set(dead)
             self._keys = [k for k in self._keys if k not in gone]
-        self.head = min(self.head, number)
 
     def prune(self, floor: int) -> None:
         """Forget every version that only blocks before ``floor`` can see; reads before it then raise.
@@ -120,11 +124,7 @@ class VersionedStore:
                 del versions[:i]
             if len(versions) == 1 and versions[0][1] is None:
                 dead.append(key)
-        for key in dead:
-            del self._versions[key]
-        if dead:
-            gone = set(dead)
-            self._keys = [k for k in self._keys if k not in gone]
+        self._forget(dead)
         self.floor = floor
 
     def snapshot(self, number: int) -> dict[bytes, bytes]:
