@@ -130,7 +130,8 @@ def _devnet(args) -> int:
 
     from .node.runner import TOKEN_ENV, serve_forever
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     mode = "instant" if args.instant else ("manual" if args.manual else "interval")
 
     def ready(url: str) -> None:
@@ -242,6 +243,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--manual", action="store_true", help="blocks only through the dev_newBlock RPC")
     dev.add_argument("--data-dir", default=None, help="keep the chain in this folder (default: in memory)")
     dev.add_argument("--quiet", action="store_true", help="print only the URL")
+    dev.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning",
+                     help="what the node logs on stderr: info adds every failed request (method and reason) "
+                          "and every closed connection (default warning)")
     dev.add_argument("--parent-pid", type=_int_at_least(1), default=None, metavar="PID",
                      help="stop when process PID exits (what a notebook's Devnet passes; default: run until Ctrl-C)")
     dev.add_argument("--allow-origin", action="append", metavar="ORIGIN",

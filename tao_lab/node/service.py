@@ -119,6 +119,7 @@ class Node:
     async def dispatch(self, method: str, params, session: Session):
         fn = self.methods.get(method)
         if fn is None:
+            log.info("%s failed: no such method", method)
             raise RpcError(-32601, f"Method not found: {method}")
         if isinstance(params, dict):
             raise RpcError(-32602, "Invalid params: named parameters are not supported, pass a list")
@@ -130,7 +131,11 @@ class Node:
             if asyncio.iscoroutine(result):
                 result = await result
         except StatePruned as exc:  # what a pruned Substrate node answers (code and wording)
+            log.info("%s failed: state pruned (%s)", method, exc)
             raise RpcError(4003, f"Client error: UnknownBlock: {exc}") from None
+        except RpcError as exc:  # a client's problem: at INFO, so `tao_lab.node` logging shows what clients get wrong
+            log.info("%s failed: %s %s%s", method, exc.code, exc.message, f" ({exc.data})" if exc.data else "")
+            raise
         return result
 
     # ------------------------------------------------------------------ blocks
@@ -217,6 +222,10 @@ class Node:
 
     def _next_nonce(self, who: bytes) -> int:
         return self.chain.runtime.pallet("System").nonce(self.chain.state(), who) + sum(1 for e in self.pool if e.signer == who)
+
+    def rpc_account_nextIndex(self, s, address):
+        """The same as ``system_accountNextIndex`` (its alias on a real node, which the bittensor SDKs call)."""
+        return self.rpc_system_accountNextIndex(s, address)
 
     def rpc_rpc_methods(self, s):
         return {"version": 1, "methods": sorted(self.methods)}
@@ -336,6 +345,8 @@ class Node:
         return [{"block": _hex(self.chain.block_hash(number)), "changes": changes}]
 
     def rpc_state_call(self, s, method, data, block_hash=None):
+        if isinstance(data, str) and not data.startswith("0x"):
+            data = "0x" + data  # real nodes take call data with or without 0x; the bittensor SDKs send it without
         payload = _unhex(data, "call data")
         state = self._state(block_hash)
         if method == "AccountNonceApi_account_nonce":
@@ -348,7 +359,9 @@ class Node:
         if method == "Metadata_metadata":
             blob = self.chain.runtime.metadata()
             return _hex(compact_encode(len(blob)) + blob)
-        raise RpcError(-32000, f"Client error: Execution failed: Exported method {method} is not found")
+        # a real node's words, which clients match exactly (async-substrate-interface falls back to
+        # metadata V14 only on this text for Metadata_metadata_at_version)
+        raise RpcError(-32000, f"Client error: Execution failed: Other: Exported method {method} is not found")
 
     def _fee_of(self, raw: bytes):
         try:

@@ -279,7 +279,9 @@ def test_malformed_and_wrong_requests_get_json_rpc_errors_and_keep_the_connectio
     unknown = "0x" + "11" * 32
     assert raw.call("chain_getHeader", [unknown])["error"]["code"] == 4003
     assert raw.call("state_getStorage", ["0x", unknown])["error"]["code"] == 4003
-    assert "is not found" in raw.call("state_call", ["NoSuchApi_method", "0x"])["error"]["message"]
+    # a real node's words, which async-substrate-interface matches exactly to fall back to metadata V14
+    assert raw.call("state_call", ["Metadata_metadata_at_version", "0x0f000000"])["error"]["message"] == (
+        "Client error: Execution failed: Other: Exported method Metadata_metadata_at_version is not found")
 
     # still the same healthy connection
     assert raw.call("system_chain")["result"] == "tao_lab devnet"
@@ -454,3 +456,35 @@ def test_dev_reset_goes_back_to_genesis(substrate):
     assert substrate.get_account_nonce(ALICE.ss58_address) == 0
     receipt = substrate.submit_extrinsic(transfer(substrate, 10**9), wait_for_inclusion=True)
     assert receipt.is_success and substrate.get_block_number(receipt.block_hash) == 1
+
+
+def test_what_the_bittensor_sdks_send_is_understood(raw):
+    """Call data without 0x (the SDKs send ``bytes.hex()``) and ``account_nextIndex`` (their nonce
+    call) work as on a real node."""
+    alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+    with_0x = raw.call("state_call", ["AccountNonceApi_account_nonce", "0x" + "d4" + "00" * 31])
+    without = raw.call("state_call", ["AccountNonceApi_account_nonce", "d4" + "00" * 31])
+    assert with_0x["result"] == without["result"]
+    assert raw.call("account_nextIndex", [alice])["result"] == raw.call("system_accountNextIndex", [alice])["result"]
+    assert "account_nextIndex" in raw.call("rpc_methods")["result"]["methods"]
+    assert raw.call("account_nextIndex", ["junk"])["error"]["code"] == -32602
+
+
+def test_failed_requests_are_logged_at_info(caplog):
+    """What clients get wrong is visible: every failed request, method and reason, on ``tao_lab.node``
+    at INFO (`tao-lab devnet --log-level info`)."""
+    import logging
+
+    with Devnet(instant=True, in_process=True, publish=False) as node, caplog.at_level(logging.INFO, "tao_lab.node"):
+        sock = RawSocket(node.url)
+        try:
+            sock.call("state_call", ["NeuronInfoRuntimeApi_get_neurons_lite", "0100"])
+            sock.call("chain_noSuchMethod")
+            sock.call("chain_getBlockHash", [True])
+        finally:
+            sock.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "tao_lab.node"]
+    assert any("state_call failed: -32000" in line and "NeuronInfoRuntimeApi_get_neurons_lite" in line for line in lines)
+    assert any("chain_noSuchMethod failed: no such method" in line for line in lines)
+    assert any("chain_getBlockHash failed: -32602" in line for line in lines), lines
+
