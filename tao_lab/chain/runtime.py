@@ -27,9 +27,13 @@ def default_pallets() -> list[Pallet]:
     from .pallets.transaction_payment import TransactionPayment
 
     from .pallets.admin_utils import AdminUtils
+    from .pallets.aura import Aura
+    from .pallets.commitments import Commitments
+    from .pallets.mev_shield import MevShield
     from .pallets.subtensor import SubtensorModule
 
-    return [System(), Timestamp(), Balances(), TransactionPayment(), Sudo(), SubtensorModule(), AdminUtils()]
+    return [System(), Timestamp(), Aura(), Balances(), TransactionPayment(), Sudo(), SubtensorModule(), Commitments(),
+            AdminUtils(), MevShield()]
 
 
 class Runtime:

@@ -233,6 +233,19 @@ class RegistrationMixin:
         """Register ``hotkey`` (owned by the calling coldkey) on a subnet by burning the current Burn."""
         self.do_register(ctx, netuid, hotkey)
 
+    @call(134, NET_UID("netuid"), ACCOUNT("hotkey"), F("limit_price", U64, "u64"))
+    def register_limit(self, ctx, netuid, hotkey, limit_price):
+        """``burned_register``, but only if this block's Burn (rao) is at most ``limit_price`` (rao)."""
+        ctx.ensure_signed()
+        if netuid == ROOT:
+            raise self.error("RegistrationNotPermittedOnRootSubnet", "use root_register")
+        if not self.if_subnet_exist(ctx.state, netuid):
+            raise self.error("SubnetNotExists", f"subnet {netuid} does not exist")
+        burn = self.Burn.get(ctx.state, netuid)
+        if burn > limit_price:
+            raise self.error("RegistrationPriceLimitExceeded", f"Burn is {burn} rao, above limit_price {limit_price}")
+        self.do_register(ctx, netuid, hotkey)
+
     @call(6, NET_UID("netuid"), F("block_number", U64, "u64"), F("nonce", U64, "u64"), F("work", Bytes, "Vec<u8>"),
           ACCOUNT("hotkey"), ACCOUNT("coldkey"))
     def register(self, ctx, netuid, block_number, nonce, work, hotkey, coldkey):

@@ -9,14 +9,24 @@ is the pool's value in alpha (what the epoch reads as the hotkey's stake), ``Tot
 its total shares and ``Alpha[(hotkey, coldkey, netuid)]`` a coldkey's shares, all shares as
 ``U64F64``. A coldkey's stake is ``shares * TotalHotkeyAlpha / TotalHotkeyShares``; emission added
 to the pool (validator dividends after take) raises every nominator's stake in proportion.
+
+The limit calls (``add_stake_limit``, ``remove_stake_limit``) take subtensor's ``limit_price`` in rao per
+alpha. Under the stable mechanism the price is always exactly 1 TAO per alpha (``STABLE_PRICE`` =
+1_000_000_000 rao), as subtensor's ``get_max_amount_add`` / ``get_max_amount_remove`` treat mechanism 0:
+a buy limit at or above it, or a sell limit at or below it, executes in full; any other limit executes
+nothing and fails with ``SlippageTooHigh`` (also with ``allow_partial``, where subtensor would go on with
+a zero amount).
 """
 
 from __future__ import annotations
 
 from ...pallet import call
-from .types import ACCOUNT, ALPHA, NET_UID, ROOT, TAO
+from ...scale import Bool, F
+from .types import ACCOUNT, ALPHA, NET_UID, RAO_PER_TAO, ROOT, TAO
 
-__all__ = ["StakingMixin", "MIN_STAKE"]
+__all__ = ["StakingMixin", "MIN_STAKE", "STABLE_PRICE"]
+
+STABLE_PRICE = RAO_PER_TAO  #: the alpha price under the stable mechanism, in rao per alpha (1 TAO)
 
 MIN_STAKE = 2_000_000  #: DefaultMinStake: the smallest add_stake / partial remove_stake, in rao
 ONE = 1 << 64  # U64F64 one
@@ -86,8 +96,9 @@ class StakingMixin:
         self._add_subnet_stake(state, netuid, amount)
 
     def _add_subnet_stake(self, state, netuid: int, delta: int) -> None:
-        """Keep SubnetTAO, SubnetAlphaOut and TotalStake equal to the stake held (1 alpha = 1 TAO)."""
-        for item, key in ((self.SubnetTAO, (netuid,)), (self.SubnetAlphaOut, (netuid,)), (self.TotalStake, ())):
+        """Keep SubnetTAO, SubnetAlphaOut, TotalAlphaStaked and TotalStake equal to the stake held (1 alpha = 1 TAO)."""
+        for item, key in ((self.SubnetTAO, (netuid,)), (self.SubnetAlphaOut, (netuid,)),
+                          (self.TotalAlphaStaked, (netuid,)), (self.TotalStake, ())):
             item.set(state, *key, max(item.get(state, *key) + delta, 0))
 
     # ------------------------------------------------------------------ calls
@@ -96,6 +107,16 @@ class StakingMixin:
     def add_stake(self, ctx, hotkey, netuid, amount_staked):
         """Stake ``amount_staked`` rao of the caller's TAO to ``hotkey`` on ``netuid``; it buys the same amount of
         alpha (stable mechanism, 1:1)."""
+        self.do_add_stake(ctx, hotkey, netuid, amount_staked)
+
+    @call(88, ACCOUNT("hotkey"), NET_UID("netuid"), TAO("amount_staked"), TAO("limit_price"),
+          F("allow_partial", Bool, "bool"))
+    def add_stake_limit(self, ctx, hotkey, netuid, amount_staked, limit_price, allow_partial):
+        """``add_stake`` at a price of at most ``limit_price`` rao per alpha. The devnet's price is always 1 TAO
+        (1_000_000_000 rao) per alpha: a lower limit fails with SlippageTooHigh, any other stakes in full."""
+        self.do_add_stake(ctx, hotkey, netuid, amount_staked, price_ok=limit_price >= STABLE_PRICE)
+
+    def do_add_stake(self, ctx, hotkey: bytes, netuid: int, amount_staked: int, price_ok: bool = True) -> None:
         coldkey = ctx.ensure_signed()
         state = ctx.state
         if not self.if_subnet_exist(state, netuid):
@@ -104,6 +125,8 @@ class StakingMixin:
             raise self.error("SubtokenDisabled", f"staking on subnet {netuid} starts after its owner's start_call")
         if amount_staked < MIN_STAKE:
             raise self.error("AmountTooLow", f"the minimum stake is {MIN_STAKE} rao")
+        if not price_ok:
+            raise self.error("SlippageTooHigh", f"the alpha price is {STABLE_PRICE} rao, above limit_price")
         balances = ctx.pallet("Balances")
         if balances.free_balance(state, coldkey) < amount_staked:
             raise self.error("NotEnoughBalanceToStake")
@@ -117,6 +140,16 @@ class StakingMixin:
     def remove_stake(self, ctx, hotkey, netuid, amount_unstaked):
         """Unstake up to ``amount_unstaked`` alpha from ``hotkey`` on ``netuid``; the caller receives the same
         amount of TAO. Amounts above the caller's stake are capped to it."""
+        self.do_remove_stake(ctx, hotkey, netuid, amount_unstaked)
+
+    @call(89, ACCOUNT("hotkey"), NET_UID("netuid"), ALPHA("amount_unstaked"), TAO("limit_price"),
+          F("allow_partial", Bool, "bool"))
+    def remove_stake_limit(self, ctx, hotkey, netuid, amount_unstaked, limit_price, allow_partial):
+        """``remove_stake`` at a price of at least ``limit_price`` rao per alpha. The devnet's price is always 1 TAO
+        (1_000_000_000 rao) per alpha: a higher limit fails with SlippageTooHigh, any other unstakes in full."""
+        self.do_remove_stake(ctx, hotkey, netuid, amount_unstaked, price_ok=limit_price <= STABLE_PRICE)
+
+    def do_remove_stake(self, ctx, hotkey: bytes, netuid: int, amount_unstaked: int, price_ok: bool = True) -> None:
         coldkey = ctx.ensure_signed()
         state = ctx.state
         if not self.SubtokenEnabled.get(state, netuid):
@@ -126,6 +159,8 @@ class StakingMixin:
             raise self.error("SubnetNotExists")
         if amount == 0:
             raise self.error("AmountTooLow", "nothing staked to unstake")
+        if not price_ok:
+            raise self.error("SlippageTooHigh", f"the alpha price is {STABLE_PRICE} rao, below limit_price")
         remaining = self.stake_of(state, hotkey, coldkey, netuid) - amount
         if remaining > 0 and amount < MIN_STAKE:
             raise self.error("AmountTooLow", f"a partial unstake must be at least {MIN_STAKE} rao")

@@ -10,8 +10,9 @@ subnet is created (`tao_lab.chain.pallets.subtensor.subnets.LAB_SUBNET_DEFAULTS`
 from __future__ import annotations
 
 from ...pallet import StorageDoubleMap, StorageItem, StorageMap, StorageValue
-from ...scale import I16, U8, U16, U32, U64, AccountId, Bool, Tuple, Vec
-from .types import U64F64, ZERO_ACCOUNT, AxonInfo, ChainIdentityV2, PrometheusInfo, WeightCommit, WeightRow
+from ...scale import I16, U8, U16, U32, U64, U128, AccountId, Bool, Bytes, Tuple, Vec
+from .types import (U64F64, ZERO_ACCOUNT, AxonInfo, BTreeMap, ChainIdentityV2, EpochConsensus, I64F64, I96F32,
+                    LockState, PrometheusInfo, RootClaimTypeEnum, SubnetIdentityV3, WeightCommit, WeightRow)
 
 __all__ = ["SubtensorStorage"]
 
@@ -19,6 +20,8 @@ NetUid = U16  # the key type; subtensor's NetUid / NetUidStorageIndex are u16 in
 B2 = "Blake2_128Concat"
 ID = "Identity"
 TX = "Twox64Concat"
+TAU = "\U0001D70F".encode()  #: subtensor's TokenSymbol default (mathematical italic small tau)
+LOCK_RATE = 934_866  #: subtensor's default MaturityRate / UnlockRate (blocks; ~90 days to 50%)
 
 
 def _per_subnet(value, default=None, docs: str = "", hasher: str = ID, optional: bool = False) -> StorageItem:
@@ -179,3 +182,47 @@ class SubtensorStorage:
     WeightCommits = StorageDoubleMap(TX, NetUid, TX, AccountId, Vec(WeightCommit), optional=True,
                                      docs="MAP (netuid, who) --> VecDeque<(hash, commit_epoch, commit_block, _unused)>"
                                           " | commit-reveal v2 commits of an account on a subnet.")
+
+    # ------------------------------------------------------------------ read by the bittensor SDK and btcli
+    # Items real clients query that the devnet's model has no use for: each holds subtensor's default or
+    # the value the devnet's model implies (one mechanism, Yuma, no collateral, no locks, no identities).
+    TokenSymbol = _per_subnet(Bytes, TAU, "MAP ( netuid ) --> token_symbol | Returns the token symbol for a subnet "
+                                          "(UTF-8; written when a subnet is created).")
+    MechanismCountCurrent = _per_subnet(U8, 1, "MAP ( netuid ) --> Current number of subnet mechanisms (devnet: "
+                                               "always 1, mechanism 0).", hasher=TX)
+    MechanismEmissionSplit = _per_subnet(Vec(U16), optional=True, hasher=TX,
+                                         docs="MAP ( netuid ) --> Normalized vector of emission split proportion "
+                                              "between subnet mechanisms (devnet: never set).")
+    SubnetEpochConsensus = _per_subnet(EpochConsensus, docs="MAP ( netuid ) --> epoch consensus mode (devnet: Yuma "
+                                                            "on every subnet).")
+    TotalAlphaStaked = _per_subnet(U64, docs="MAP ( netuid ) --> alpha | Returns the total alpha staked across all "
+                                             "hotkeys on a subnet.")
+    SubnetEmaTaoFlow = _per_subnet(Tuple(U64, I64F64), optional=True,
+                                   docs="MAP ( netuid ) --> subnet_ema_tao_flow | Returns the EMA of TAO "
+                                        "inflow-outflow balance (devnet: no flow-based emission, never set).")
+    CollateralLockShare = _per_subnet(U16, docs="MAP ( netuid ) --> CollateralLockShare (p) | Share of the "
+                                                "registration price locked as miner collateral instead of burned "
+                                                "(u16, 65535 = 100%); devnet: 0, the whole price is burned.")
+    SubnetIdentitiesV3 = _per_subnet(SubnetIdentityV3, optional=True, hasher=B2,
+                                     docs="MAP ( netuid ) --> SubnetIdentityOfV3")
+    HotkeyLock = StorageDoubleMap(ID, NetUid, B2, AccountId, LockState, optional=True,
+                                  docs="DMAP ( netuid, hotkey ) --> LockState | Total lock per hotkey per subnet "
+                                       "(devnet: no locks).")
+    DecayingHotkeyLock = StorageDoubleMap(ID, NetUid, B2, AccountId, LockState, optional=True,
+                                          docs="DMAP ( netuid, hotkey ) --> LockState | Total decaying non-owner "
+                                               "lock per hotkey per subnet (devnet: no locks).")
+    OwnerLock = _per_subnet(LockState, optional=True, docs="MAP ( netuid ) --> LockState | Total perpetual lock to "
+                                                           "the owner hotkey for a subnet (devnet: no locks).")
+    DecayingOwnerLock = _per_subnet(LockState, optional=True, docs="MAP ( netuid ) --> LockState | Total decaying "
+                                                                   "lock to the owner hotkey (devnet: no locks).")
+    MaturityRate = StorageValue(U64, LOCK_RATE, "ITEM( maturity_rate ) | Decay timescale in blocks for lock "
+                                                "conviction.")
+    UnlockRate = StorageValue(U64, LOCK_RATE, "ITEM( unlock_rate ) | Decay timescale in blocks for locked mass.")
+    RootClaimable = StorageMap(B2, AccountId, BTreeMap(NetUid, I96F32),
+                               docs="MAP ( hot ) --> MAP ( netuid ) --> claimable_dividends | Root claimable "
+                                    "dividends (devnet: no root dividends, always empty).")
+    RootClaimType = StorageMap(B2, AccountId, RootClaimTypeEnum,
+                               docs="MAP ( cold ) --> root_claim_type enum | Swap (the default) or keep root alpha "
+                                    "emission (devnet: no root emission; never set).")
+    RootClaimed = StorageItem(U128, [(ID, NetUid), (B2, AccountId), (B2, AccountId)],
+                              docs="NMAP ( netuid, hot, cold ) --> u128 | Already claimed root alpha (devnet: 0).")

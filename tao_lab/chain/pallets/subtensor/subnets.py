@@ -13,7 +13,7 @@ from ...pallet import DispatchError, call
 from ...scale import U16, U32, F
 from .types import ACCOUNT, NET_UID, ROOT
 
-__all__ = ["SubnetsMixin", "LAB_SUBNET_DEFAULTS", "HYPERPARAMETERS", "MIN_TEMPO", "MAX_TEMPO"]
+__all__ = ["SubnetsMixin", "token_symbol", "LAB_SUBNET_DEFAULTS", "HYPERPARAMETERS", "MIN_TEMPO", "MAX_TEMPO"]
 
 MIN_TEMPO = 360  #: bounds of the owner-side ``set_tempo`` (root's ``sudo_set_tempo`` has none)
 MAX_TEMPO = 50_400
@@ -61,6 +61,17 @@ def ensure_signed_or_root(ctx) -> bytes | None:
     if ctx.root:
         return None
     return ctx.ensure_signed()
+
+
+#: subtensor's token symbols for netuids 0-24: upper-case tau for root, then the Greek lower-case letters
+#: (final sigma skipped, tau written "t"); later netuids get the root's symbol on the devnet.
+_GREEK = ["\u03a4"] + [chr(c) for c in range(0x3B1, 0x3CA) if c != 0x3C2]
+_GREEK[19] = "t"
+
+
+def token_symbol(netuid: int) -> bytes:
+    """The UTF-8 ``TokenSymbol`` of subnet ``netuid`` (subtensor's ``get_symbol_for_subnet`` for netuid < 25)."""
+    return (_GREEK[netuid] if netuid < len(_GREEK) else _GREEK[0]).encode()
 
 
 class SubnetsMixin:
@@ -120,6 +131,7 @@ class SubnetsMixin:
         self.NetworksAdded.set(state, netuid, True)
         self.TotalNetworks.set(state, self.TotalNetworks.get(state) + 1)
         self.apply_hyperparameters(state, netuid, {**LAB_SUBNET_DEFAULTS, **(params or {})})
+        self.TokenSymbol.set(state, netuid, token_symbol(netuid))
         tempo = self.Tempo.get(state, netuid)
         # subtensor staggers subnets' epochs: the first one runs netuid % tempo blocks early.
         self.LastEpochBlock.set(state, netuid, max(ctx.block_number - netuid % max(tempo, 1), 0))
@@ -257,6 +269,7 @@ class SubnetsMixin:
             self.NetworksAdded.set(state, ROOT, True)
             self.SubtokenEnabled.set(state, ROOT, True)
             self.MaxAllowedUids.set(state, ROOT, 64)  # root validators
+            self.TokenSymbol.set(state, ROOT, token_symbol(ROOT))
             self.TotalNetworks.set(state, self.TotalNetworks.get(state) + 1)
         for i, subnet in enumerate(config.pop("subnets", [])):
             subnet = dict(subnet)

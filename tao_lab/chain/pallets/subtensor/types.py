@@ -8,11 +8,13 @@ struct with one ``bits: u128`` field, the value times 2**64, as substrate-interf
 
 from __future__ import annotations
 
-from ...scale import H256, U8, U16, U32, U64, U128, AccountId, Bytes, F, Struct, Tuple, Vec
+from ...scale import H256, U8, U16, U32, U64, U128, AccountId, Bytes, Enum, F, Prim, Struct, Tuple, V, Vec
 
 __all__ = [
     "NET_UID", "NET_UID_INDEX", "TAO", "ALPHA", "ACCOUNT", "U64F64", "AxonInfo", "PrometheusInfo",
-    "ChainIdentityV2", "WeightCommit", "WeightRow", "fixed_from_int", "fixed_to_float", "ROOT",
+    "ChainIdentityV2", "SubnetIdentityV3", "LockState", "EpochConsensus", "I64F64", "I96F32", "MECH_ID", "BTreeMap",
+    "RootClaimTypeEnum",
+    "WeightCommit", "WeightRow", "fixed_from_int", "fixed_to_float", "ROOT",
     "RAO_PER_TAO", "U16_MAX", "U64_MAX", "ZERO_ACCOUNT", "pays_no",
 ]
 
@@ -26,6 +28,11 @@ ZERO_ACCOUNT = bytes(32)  #: subtensor's default AccountId (``TrailingZeroInput`
 def NET_UID(name: str, docs: str = "") -> F:
     """A ``netuid: NetUid`` field (u16 on the wire)."""
     return F(name, U16, "NetUid", docs)
+
+
+def MECH_ID(name: str) -> F:
+    """A ``MechId`` field: a subnet's mechanism (u8 on the wire); the devnet has mechanism 0 only."""
+    return F(name, U8, "MechId")
 
 
 def NET_UID_INDEX(name: str | None = None) -> F:
@@ -50,6 +57,9 @@ def ACCOUNT(name: str | None, docs: str = "") -> F:
 #: substrate_fixed ``U64F64`` (``FixedU128<U64>``): ``{"bits": value * 2**64}``.
 U64F64 = Struct("substrate_fixed::FixedU128", [F("bits", U128, "u128")])
 FRACTION_BITS = 64
+#: substrate_fixed ``I64F64`` (``FixedI128<U64>``) and ``I96F32`` (``FixedI128<U32>``): ``{"bits": i128}``.
+I64F64 = Struct("substrate_fixed::FixedI128", [F("bits", Prim("i128"), "i128")])
+I96F32 = Struct("substrate_fixed::FixedI128", [F("bits", Prim("i128"), "i128")])
 
 
 def fixed_from_int(x: int) -> dict:
@@ -89,6 +99,49 @@ ChainIdentityV2 = Struct("pallet_subtensor::pallet::ChainIdentityV2", [
     F("description", Bytes, "Vec<u8>", "A description of the chain identity"),
     F("additional", Bytes, "Vec<u8>", "Additional information about the chain identity"),
 ], "Data structure for Chain Identities.")
+
+SubnetIdentityV3 = Struct("pallet_subtensor::pallet::SubnetIdentityV3", [
+    F("subnet_name", Bytes, "Vec<u8>", "The name of the subnet"),
+    F("github_repo", Bytes, "Vec<u8>", "The github repository associated with the subnet"),
+    F("subnet_contact", Bytes, "Vec<u8>", "The subnet's contact"),
+    F("subnet_url", Bytes, "Vec<u8>", "The subnet's website"),
+    F("discord", Bytes, "Vec<u8>", "The subnet's discord"),
+    F("description", Bytes, "Vec<u8>", "The subnet's description"),
+    F("logo_url", Bytes, "Vec<u8>", "The subnet's logo"),
+    F("additional", Bytes, "Vec<u8>", "Additional information about the subnet"),
+], "Data structure for Subnet Identities")
+
+LockState = Struct("pallet_subtensor::staking::lock::LockState", [
+    F("locked_mass", U64, "AlphaBalance", "Exponentially decaying locked amount."),
+    F("conviction", U64F64, "U64F64", "Matured decaying score (integral of locked_mass over time)."),
+    F("last_update", U64, "u64", "Block number of last roll-forward."),
+], "Exponential lock state for a coldkey on a subnet.")
+
+#: How a subnet's epoch turns weights into emission. Wire values are subtensor's (0 = Yuma, 1 = Null);
+#: bittensor 11 treats ``Null`` as "only the sole validator-permit holder sets (raw) weights". The devnet
+#: runs Yuma only, so every subnet reads ``Yuma``.
+EpochConsensus = Enum("pallet_subtensor::pallet::EpochConsensus", [
+    V("Yuma", docs="Yuma consensus (the default)."),
+    V("Null", docs="The largest-stake validator's weights, dividends in proportion to stake (not modelled "
+                   "by the devnet)."),
+])
+
+
+def BTreeMap(key, value) -> Struct:
+    """``BTreeMap<K, V>`` as scale-info describes it: a composite around ``Vec<(K, V)>`` (sorted by key)."""
+    out = Struct("BTreeMap", [F(None, Vec(Tuple(key, value)))])
+    out.params = (("K", key), ("V", value))
+    return out
+
+
+RootClaimTypeEnum = Enum("pallet_subtensor::pallet::RootClaimTypeEnum", [
+    V("Swap", docs="Swap any alpha emission for TAO."),
+    V("Keep", docs="Keep all alpha emission."),
+    V("KeepSubnets", [F("subnets", Struct("BTreeSet", [F(None, Vec(U16))]), "BTreeSet<NetUid>",
+                        "Subnets to keep alpha emissions (swap everything else).")],
+      "Keep all alpha emission for specified subnets."),
+], "Enum for the per-coldkey root claim setting.")
+
 
 #: one commit-reveal v2 commit: ``(hash, commit_epoch, commit_block, unused)``
 WeightCommit = Tuple(H256, U64, U64, U64)

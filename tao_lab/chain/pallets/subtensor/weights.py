@@ -11,7 +11,7 @@ from __future__ import annotations
 from ....consensus.weights import WeightsRejected, prepare_weights
 from ...pallet import blake2_256, call
 from ...scale import H256, U16, U64, AccountId, F, Vec
-from .types import NET_UID, ROOT, pays_no
+from .types import MECH_ID, NET_UID, ROOT, pays_no
 
 __all__ = ["WeightsMixin", "commit_hash", "MAX_UNREVEALED_COMMITS"]
 
@@ -90,6 +90,18 @@ class WeightsMixin:
         max-upscaled to 65535). Refused while commit-reveal is enabled on the subnet."""
         if self.CommitRevealWeightsEnabled.get(ctx.state, netuid):
             raise self.error("CommitRevealEnabled", "use commit_weights and reveal_weights on this subnet")
+        self.do_set_weights(ctx, netuid, list(dests), list(weights), version_key)
+
+    @pays_no
+    @call(119, NET_UID("netuid"), MECH_ID("mecid"), F("dests", Vec(U16), "Vec<u16>"), F("weights", Vec(U16), "Vec<u16>"),
+          F("version_key", U64, "u64"))
+    def set_mechanism_weights(self, ctx, netuid, mecid, dests, weights, version_key):
+        """Set the caller hotkey's weights for mechanism ``mecid`` of a subnet. The devnet has one mechanism per
+        subnet, so ``mecid`` 0 is exactly ``set_weights``; any other is MechanismDoesNotExist."""
+        if self.CommitRevealWeightsEnabled.get(ctx.state, netuid):
+            raise self.error("CommitRevealEnabled", "use commit_weights and reveal_weights on this subnet")
+        if mecid >= self.MechanismCountCurrent.get(ctx.state, netuid):
+            raise self.error("MechanismDoesNotExist", f"subnet {netuid} has mechanism 0 only")
         self.do_set_weights(ctx, netuid, list(dests), list(weights), version_key)
 
     # ------------------------------------------------------------------ commit-reveal v2
