@@ -7,7 +7,10 @@ blocks to a store with it.
 
 from __future__ import annotations
 
+import hashlib
+
 from .pallet import Ctx, DispatchError, Pallet
+from .runtime_api import api_id, runtime_apis
 from .scale import F, H256, Enum, Struct, V, Vec
 from .types import DispatchError as DispatchErrorType
 from .types import Phase, RuntimeCall
@@ -15,8 +18,13 @@ from .pallets.system import EventRecords
 
 SPEC_NAME = "node-subtensor"
 IMPL_NAME = "tao-lab-devnet"
-SPEC_VERSION = 300
+SPEC_VERSION = 300  #: the base of `Runtime.spec_version`, which adds a fingerprint of the metadata
 TRANSACTION_VERSION = 1
+METADATA_VERSIONS = (14, 15)
+
+# Metadata blobs by runtime shape (pallet classes and indices): building them takes about a second,
+# and tests and notebooks create many runtimes of the same shape.
+_METADATA_CACHE: dict[tuple, dict[int, bytes]] = {}
 
 
 def default_pallets() -> list[Pallet]:
@@ -41,8 +49,8 @@ class Runtime:
 
     spec_name = SPEC_NAME
     impl_name = IMPL_NAME
-    spec_version = SPEC_VERSION
     transaction_version = TRANSACTION_VERSION
+    metadata_versions = METADATA_VERSIONS
 
     def __init__(self, pallets: list[Pallet] | None = None):
         self.pallets = sorted(pallets if pallets is not None else default_pallets(), key=lambda p: p.index)
@@ -83,7 +91,7 @@ class Runtime:
         self.event_record.params = (("E", self.event_type), ("T", H256))
         RuntimeCall.target = self.call_type
         EventRecords.target = Vec(self.event_record)
-        self._metadata: bytes | None = None
+        self._spec_version: int | None = None
 
     # ------------------------------------------------------------------ lookups
 
@@ -100,17 +108,40 @@ class Runtime:
             raise KeyError(f"{pallet} has no call {name!r}") from None
 
     def metadata(self) -> bytes:
-        """SCALE-encoded ``RuntimeMetadataPrefixed`` (``meta`` + V14), built once."""
-        if self._metadata is None:
-            from .metadata import build_metadata
+        """SCALE-encoded ``RuntimeMetadataPrefixed`` (``meta`` + V14): what ``state_getMetadata`` serves."""
+        return self.metadata_at(14)
 
-            self._metadata = build_metadata(self)
-        return self._metadata
+    def metadata_at(self, version: int) -> bytes | None:
+        """``meta`` + metadata of ``version`` (14 or 15, see `METADATA_VERSIONS`); None for other versions.
+        Built once per runtime shape and process."""
+        if version not in self.metadata_versions:
+            return None
+        shape = tuple((type(p).__module__, type(p).__qualname__, p.index) for p in self.pallets)
+        blobs = _METADATA_CACHE.setdefault(shape, {})
+        if version not in blobs:
+            from .metadata import build_metadata, build_metadata_v15
+
+            blobs[version] = build_metadata(self) if version == 14 else build_metadata_v15(self)
+        return blobs[version]
+
+    @property
+    def spec_version(self) -> int:
+        """``SPEC_VERSION * 1_000_000`` plus a 6-digit fingerprint of the V14 and V15 metadata.
+
+        It changes whenever the metadata does, without anyone remembering to bump it: clients cache
+        metadata by genesis hash and spec version (bittensor 11 on disk), and the devnet's genesis hash
+        is the same on every start, so a stale cache would otherwise decode a newer runtime wrongly.
+        """
+        if self._spec_version is None:
+            digest = hashlib.blake2b(self.metadata_at(14) + self.metadata_at(15), digest_size=8).digest()
+            self._spec_version = SPEC_VERSION * 1_000_000 + int.from_bytes(digest, "little") % 1_000_000
+        return self._spec_version
 
     def version(self) -> dict:
         return {
             "specName": self.spec_name, "implName": self.impl_name, "authoringVersion": 1,
-            "specVersion": self.spec_version, "implVersion": 1, "apis": [],
+            "specVersion": self.spec_version, "implVersion": 1,
+            "apis": [["0x" + api_id(api.name).hex(), api.version] for api in runtime_apis()],
             "transactionVersion": self.transaction_version, "stateVersion": 1,
         }
 

@@ -15,8 +15,9 @@ import secrets
 import time
 
 from ..chain import extrinsic as X
+from ..chain import runtime_api
 from ..chain.chain import Chain
-from ..chain.scale import U32, U128, CodecError, compact_encode
+from ..chain.scale import CodecError
 from ..chain.state import Overlay, StatePruned
 from ..errors import InputError
 from .jsonrpc import RpcError, Session
@@ -348,20 +349,16 @@ class Node:
         if isinstance(data, str) and not data.startswith("0x"):
             data = "0x" + data  # real nodes take call data with or without 0x; the bittensor SDKs send it without
         payload = _unhex(data, "call data")
-        state = self._state(block_hash)
-        if method == "AccountNonceApi_account_nonce":
-            if len(payload) != 32:
-                raise RpcError(-32602, "Invalid params: AccountNonceApi_account_nonce takes a 32-byte account id")
-            return _hex(U32.encode(self.chain.runtime.pallet("System").nonce(state, payload)))
-        if method == "TransactionPaymentApi_query_info":
-            ext, weight, fee = self._fee_of(payload[:-4] if len(payload) >= 4 else payload)
-            return _hex(compact_encode(weight) + compact_encode(0) + b"\x00" + U128.encode(fee))
-        if method == "Metadata_metadata":
-            blob = self.chain.runtime.metadata()
-            return _hex(compact_encode(len(blob)) + blob)
-        # a real node's words, which clients match exactly (async-substrate-interface falls back to
-        # metadata V14 only on this text for Metadata_metadata_at_version)
-        raise RpcError(-32000, f"Client error: Execution failed: Other: Exported method {method} is not found")
+        number = self._block_at(block_hash)
+        ctx = runtime_api.ApiCtx(self.chain.state(number), self.chain.runtime, number)
+        try:
+            return _hex(runtime_api.call(ctx, method, payload))
+        except runtime_api.RuntimeApiNotFound:
+            # a real node's words, which clients match exactly (async-substrate-interface falls back to
+            # metadata V14 only on this text for Metadata_metadata_at_version)
+            raise RpcError(-32000, f"Client error: Execution failed: Other: Exported method {method} is not found") from None
+        except CodecError as exc:
+            raise RpcError(-32602, f"Invalid params: {method}: {exc}") from None
 
     def _fee_of(self, raw: bytes):
         try:

@@ -227,7 +227,7 @@ def test_other_unusable_data_dirs_say_what_to_do(tmp_path):
     chain.journal.close()
 
     class FutureRuntime(Runtime):
-        spec_version = Runtime.spec_version + 1
+        spec_version = Runtime().spec_version + 1
 
     with pytest.raises(DataDirError, match="runtime spec") as info:
         open_chain(newer, runtime=FutureRuntime())

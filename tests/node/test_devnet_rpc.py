@@ -279,9 +279,9 @@ def test_malformed_and_wrong_requests_get_json_rpc_errors_and_keep_the_connectio
     unknown = "0x" + "11" * 32
     assert raw.call("chain_getHeader", [unknown])["error"]["code"] == 4003
     assert raw.call("state_getStorage", ["0x", unknown])["error"]["code"] == 4003
-    # a real node's words, which async-substrate-interface matches exactly to fall back to metadata V14
-    assert raw.call("state_call", ["Metadata_metadata_at_version", "0x0f000000"])["error"]["message"] == (
-        "Client error: Execution failed: Other: Exported method Metadata_metadata_at_version is not found")
+    # a real node's words, which async-substrate-interface matches exactly (to fall back to metadata V14)
+    assert raw.call("state_call", ["NoSuchRuntimeApi_method", "0x"])["error"]["message"] == (
+        "Client error: Execution failed: Other: Exported method NoSuchRuntimeApi_method is not found")
 
     # still the same healthy connection
     assert raw.call("system_chain")["result"] == "tao_lab devnet"
@@ -478,13 +478,13 @@ def test_failed_requests_are_logged_at_info(caplog):
     with Devnet(instant=True, in_process=True, publish=False) as node, caplog.at_level(logging.INFO, "tao_lab.node"):
         sock = RawSocket(node.url)
         try:
-            sock.call("state_call", ["NeuronInfoRuntimeApi_get_neurons_lite", "0100"])
+            sock.call("state_call", ["NoSuchRuntimeApi_method", "0100"])
             sock.call("chain_noSuchMethod")
             sock.call("chain_getBlockHash", [True])
         finally:
             sock.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "tao_lab.node"]
-    assert any("state_call failed: -32000" in line and "NeuronInfoRuntimeApi_get_neurons_lite" in line for line in lines)
+    assert any("state_call failed: -32000" in line and "NoSuchRuntimeApi_method" in line for line in lines)
     assert any("chain_noSuchMethod failed: no such method" in line for line in lines)
     assert any("chain_getBlockHash failed: -32602" in line for line in lines), lines
 
