@@ -12,6 +12,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 GONE_S = 5.0
 
 CELLS = textwrap.dedent("""
+    import urllib.parse
     from tao_lab import Lab
     lab = Lab(block_time=0.1, mode=MODE)
     lab.subnet(tempo=10)

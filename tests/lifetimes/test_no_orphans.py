@@ -27,6 +27,7 @@ GONE_S = 5.0  # how long a process or a port may outlive what started it
 # backs off, which is all a lifetime test needs, and starts in a second), plus a tiny miner
 # (registers and serves an axon port) when MINER is true.
 SETUP = textwrap.dedent("""
+    import urllib.parse
     from tao_lab import Devnet
     from tao_lab.neurons.supervisor import Supervisor
     dev = Devnet(instant=True).start()
