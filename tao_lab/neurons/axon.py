@@ -67,6 +67,9 @@ Cost = Callable[[Synapse], float]
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 #: seconds a connection whose body was left unread is drained before it is closed
 LINGER_S = 0.0
+#: the status counted (in ``Axon.counts``) for a request whose caller hung up before it was read
+#: (nginx's 499, "client closed request"); no reply is sent
+CALLER_GONE = 499
 
 
 class AxonError(TaoLabError):
@@ -378,6 +381,11 @@ class Axon:
         except TransportError as e:
             status, retry_after = e.status, e.retry_after
             body = encode_status(name, status, str(e), time.perf_counter() - t0)
+        except ConnectionResetError:  # the caller hung up (its timeout passed) while its request was read
+            log.debug("axon %s: a %s caller %s closed the connection before its request arrived", self.hotkey, name,
+                      caller or "(unknown)")
+            status = CALLER_GONE  # counted; the reply has nowhere to go
+            body = encode_status(name, status, "the caller closed the connection", time.perf_counter() - t0)
         except Exception as e:  # allow, priority or cost raised: report it, never crash the server
             log.exception("axon %s: %s request failed", self.hotkey, name)
             status = 500

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 import pytest
+
+from _support import wait_for
 from substrateinterface import Keypair
 
 from tao_lab import Devnet, Subtensor, Wallet
@@ -148,6 +150,26 @@ def test_random_64_byte_signature_is_401_not_500(subnet):
 
 
 # -- 15: bodies are read only after the signature checks out, within a memory budget ---------------
+
+
+def test_a_caller_that_hangs_up_mid_body_is_counted_not_logged_as_an_error(subnet, caplog):
+    """A validator whose timeout passes closes its connection; the axon counts it (499) quietly and
+    goes on serving (it used to log an ERROR with a traceback, which showed up in notebooks)."""
+    import logging
+
+    _, miner, validator = subnet
+    body = message_body("NextToken", {}, b"\0" * 4096)
+    before = miner.axon.counts.get(499, 0)
+    with caplog.at_level(logging.INFO, "tao_lab.neurons.axon"):
+        with send_head(miner.axon.port, "/NextToken", signed_headers(validator.hotkey, miner.axon.hotkey, body),
+                       len(body)) as sock:
+            sock.sendall(body[:100])  # then hang up, as a caller whose timeout passed
+            time.sleep(0.3)
+        assert wait_for(lambda: miner.axon.counts.get(499, 0) == before + 1, 5)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    status, _, _ = raw_post(miner.axon.port, "/NextToken", signed_headers(
+        validator.hotkey, miner.axon.hotkey, b"x"), b"x")
+    assert status == 422  # still serving (a malformed but signed request gets its 422)
 
 
 def test_a_forged_request_is_refused_before_its_body_is_sent(subnet):
