@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from substrateinterface import Keypair, SubstrateInterface
 
 from tao_lab.node.devnet import Devnet
 
@@ -100,6 +101,18 @@ def devnet():
     """A devnet with 0.25 s interval blocks (the clients wait for inclusion as on a real chain)."""
     with Devnet() as node:
         yield node
+
+
+@pytest.fixture(scope="module")
+def substrate(devnet):
+    """substrate-interface on the same devnet: what the clients did, read back from storage."""
+    client = SubstrateInterface(url=devnet.url)
+    yield client
+    client.close()
+
+
+def ss58(uri: str) -> str:
+    return Keypair.create_from_uri(uri).ss58_address
 
 
 def step(results: dict, name: str):

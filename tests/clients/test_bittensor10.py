@@ -2,9 +2,8 @@
 acceptance steps."""
 
 import pytest
-from substrateinterface import Keypair, SubstrateInterface
 
-from .conftest import client_venv, run_steps, step
+from .conftest import client_venv, run_steps, ss58, step
 
 pytestmark = pytest.mark.clients
 
@@ -14,17 +13,6 @@ pytestmark = pytest.mark.clients
 def results(devnet, tmp_path_factory):
     venv = client_venv("bittensor10")
     return run_steps(venv, "bittensor10_steps.py", devnet.public_url, tmp_path_factory.mktemp("bt10"))
-
-
-@pytest.fixture(scope="module")
-def substrate(devnet):
-    client = SubstrateInterface(url=devnet.url)
-    yield client
-    client.close()
-
-
-def ss58(uri: str) -> str:
-    return Keypair.create_from_uri(uri).ss58_address
 
 
 def test_connects_and_reads_the_block(results, substrate):

@@ -5,7 +5,7 @@ are checked."""
 import subprocess
 
 import pytest
-from substrateinterface import Keypair, SubstrateInterface
+from substrateinterface import Keypair
 
 from .conftest import SCRIPTS, client_env, client_venv
 
@@ -40,13 +40,6 @@ def btcli(devnet, tmp_path_factory):
     cli.wallet("alice", "//Alice", "//Alice")
     cli.wallet("charlie", "//Charlie", "//Charlie//btcli")
     return cli
-
-
-@pytest.fixture(scope="module")
-def substrate(devnet):
-    client = SubstrateInterface(url=devnet.url)
-    yield client
-    client.close()
 
 
 def wallet(name: str) -> list[str]:
