@@ -136,7 +136,10 @@ class Miner:
                 raise InputError("register", f"the hotkey is not registered on subnet {self.netuid}")
             self.uid = self.subtensor.burned_register(self.wallet, self.netuid)
         if self._callers is not None:
-            self._callers.read(self.subtensor)  # who may call, known before the first request
+            # who may call, known before the first request; read over the callers' own connection,
+            # so that its set-up (the node's metadata, about a second) is paid here and not by the
+            # first caller that is not known yet (a validator registered after this miner started)
+            self._callers.read()
         self.axon.start()
         self.subtensor.serve_axon(self.wallet, self.netuid, "127.0.0.1", self.axon.port)
         return self

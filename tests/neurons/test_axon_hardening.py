@@ -123,6 +123,28 @@ def test_a_miner_answers_registered_callers_only_by_default(subnet):
         assert no.query(miner.axon, NextToken(context_ids=CONTEXT), timeout=5).status == 200
 
 
+def test_a_validator_registered_after_the_miners_started_is_answered_at_once():
+    """The miners' reads of who may call go over a connection of their own, set up in `Miner.start`:
+    the first request of a caller registered later costs one storage read, not a connection's set-up
+    (about a second each, one at a time in a process: four miners made a validator's first step time out)."""
+    with Devnet(instant=True, in_process=True) as dev, Subtensor(dev) as sub:
+        miners = [Miner(Wallet.dev("//Charlie", hotkey_uri=f"//Charlie//late{i}"), sub, 1, threads=1).start()
+                  for i in range(4)]
+        try:
+            assert all(m._callers._own is not None and m._callers._own.substrate.metadata is not None for m in miners)
+            late = Wallet.dev("//Dave", hotkey_uri="//Dave//late-validator")
+            sub.burned_register(late, 1)
+            with Dendrite(late) as dendrite:
+                t0 = time.perf_counter()
+                replies = dendrite.query([m.axon for m in miners], NextToken(context_ids=CONTEXT), timeout=5)
+                took = time.perf_counter() - t0
+            assert [r.status for r in replies] == [200] * 4, [r.message for r in replies]
+            assert took < 2.5, took
+        finally:
+            for m in miners:
+                m.stop()
+
+
 def test_allow_validators_and_allow_any(subnet):
     sub, _, validator = subnet
     anyone = Wallet.dev("//Ferdie", hotkey_uri="//Ferdie//hard-anyone")
