@@ -26,7 +26,7 @@ lab: $(BIN)/python node
 
 test: $(BIN)/python browser node
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 # Debian's chromium for the browser tests (tests/browser); playwright never downloads a browser.
 # Without root or sudo the browser tests skip, naming the missing browser.
