@@ -46,7 +46,7 @@ class Validator:
         dedupe: the copy guard. Answers that repeat another miner's answer of the same step (every
             target log-prob within ``duplicate_tol`` nats) fail as ``"duplicate"``, and only the
             original keeps the credit: the one that, over every step the two matched, answered
-            first (round trips measured by this validator) most often. A miner that relays
+            first (by the processing time each reports) most often. A miner that relays
             another's answers is slower than the miner it copies on average, so it earns nothing
             from it (`find_duplicates`).
 
@@ -104,7 +104,11 @@ class Validator:
             ok = (reply.status == 200 and reply.log_probs is not None and reply.log_probs.ndim == len(expected)
                   and all(e is None or e == got for e, got in zip(expected, reply.log_probs.shape)))
             answers[uid] = self._target_logprobs(reply.log_probs, batch) if ok else None
-            latency[uid] = getattr(reply, "elapsed", None)  # measured here: a miner cannot claim to be fast
+            # the miner's own processing time: a relay's includes the whole round trip to its target, so
+            # it is longer; the round trip measured here also carries this validator's queueing of
+            # the replies, which in a busy process hid that difference (docs/security.md: a miner
+            # could claim a short time; the record below needs it to do so in most steps)
+            latency[uid] = getattr(reply, "process_time", None)
         rejected = (find_duplicates(answers, latency, self.duplicate_tol, record=self._copies, keys=hotkeys)
                     if self.dedupe else {})
         scores = self.router.update(answers, rejected)
