@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from substrateinterface import Keypair
 
-from .conftest import SCRIPTS, client_env, client_venv
+from .conftest import SCRIPTS, client_env, client_venv, ss58
 
 pytestmark = pytest.mark.clients
 
@@ -58,11 +58,11 @@ def test_subnets_list(btcli):
 
 
 def test_subnets_show(btcli):
-    btcli("subnets", "show", "--netuid", "1")
+    assert ss58("//Alice")[:6] in btcli("subnets", "show", "--netuid", "1")  # uid 0, the owner's hotkey
 
 
 def test_subnets_metagraph(btcli):
-    btcli("subnets", "metagraph", "--netuid", "1")
+    assert ss58("//Alice")[:6] in btcli("subnets", "metagraph", "--netuid", "1")
 
 
 def test_subnets_hyperparameters(btcli):
@@ -70,23 +70,30 @@ def test_subnets_hyperparameters(btcli):
 
 
 def test_wallet_balance(btcli):
-    btcli("wallet", "balance", *wallet("alice"), "--wallet-path", btcli.wallets)
+    assert ss58("//Alice") in btcli("wallet", "balance", *wallet("alice"), "--wallet-path", btcli.wallets)
 
 
 def test_wallet_overview(btcli):
-    btcli("wallet", "overview", *wallet("alice"), "--wallet-path", btcli.wallets)
+    assert "alice" in btcli("wallet", "overview", *wallet("alice"), "--wallet-path", btcli.wallets)
 
 
 def test_wallet_transfer(btcli, substrate):
     dave = Keypair.create_from_uri("//Dave").ss58_address
+    before = substrate.query("System", "Account", [dave]).value["data"]["free"]
     btcli("wallet", "transfer", "--dest", dave, "--amount", "2", *wallet("alice"), "--wallet-path", btcli.wallets,
           "-y")
+    assert substrate.query("System", "Account", [dave]).value["data"]["free"] == before + 2 * 10**9
 
 
-def test_stake_add_without_mev_protection(btcli):
+def test_stake_add_without_mev_protection(btcli, substrate):
+    def stake():
+        return substrate.query("SubtensorModule", "Alpha", [ss58("//Alice"), ss58("//Alice"), 1]).value
+
+    before = stake()
     btcli("stake", "add", "--netuid", "1", "--amount", "1", *wallet("alice"), "--wallet-path", btcli.wallets, "-y",
           "--no-mev-protection")
+    assert stake() != before  # 1 TAO more stake on Alice's hotkey
 
 
 def test_stake_list(btcli):
-    btcli("stake", "list", *wallet("alice"), "--wallet-path", btcli.wallets)
+    assert ss58("//Alice")[:6] in btcli("stake", "list", *wallet("alice"), "--wallet-path", btcli.wallets)
