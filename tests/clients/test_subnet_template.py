@@ -1,0 +1,255 @@
+"""A subnet written against bittensor 10 in the style of the public subnet template runs on the devnet (issue 12).
+
+``subnet_template/`` holds the subnet: a synapse (`AddOne`), a miner (``bt.Axon`` with forward, blacklist and
+priority, served on chain) and a validator (metagraph sync, ``bt.Dendrite`` queries, a moving average of scores,
+``Subtensor.set_weights``), plain bittensor 10 code. Here the kit sets up a subnet on a devnet with 0.25 s blocks and
+a 10-block tempo (2.5 s epochs), a validator with stake and two miners, one answering right and one wrong; then the
+neurons run as processes of the bittensor 10 environment for a few tempos. What they did is read back from storage:
+the validator's weights are on the right miner only, that miner earns incentive and emission, the wrong one earns
+nothing, and the stored epoch outputs equal `tao_lab.consensus.epoch` computed here on the inputs read from the
+block before the epoch. A hotkey not registered on the subnet is refused by the miner's blacklist (HTTP 403).
+
+Offline, ``bt.Dendrite()`` cannot start: it looks up the machine's public IP (``networking.get_external_ip``, no
+setting turns that off) and raises ``ExternalIPNotFound`` when every lookup fails. The neurons' ``PATH`` therefore
+starts with a ``curl`` that answers ``curl -s ifconfig.me`` (one of those lookups) with 127.0.0.1; everything else
+goes to the real curl. The bittensor code itself is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from substrateinterface import Keypair
+
+from tao_lab.client.subtensor import Subtensor
+from tao_lab.client.wallet import Wallet
+from tao_lab.consensus import EpochContext, EpochParams, epoch, split_block_emission
+
+from .conftest import client_env, client_venv, ss58
+
+pytestmark = pytest.mark.clients
+
+TEMPLATE = Path(__file__).parent / "subnet_template"
+ST = "SubtensorModule"
+TAO = 10**9
+TEMPO = 10  # blocks between epochs: 2.5 s at the devnet's 0.25 s blocks
+EPOCHS_AFTER_WEIGHTS = 3  # epochs that must run once the validator's weights are on chain
+DEADLINE_S = 90
+
+# wallet name -> (coldkey URI, hotkey URI)
+KEYS = {
+    "owner": ("//Bob", "//Bob//owner"),
+    "validator": ("//Charlie", "//Charlie//validator"),
+    "honest": ("//Dave", "//Dave//miner"),
+    "wrong": ("//Eve", "//Eve//miner"),
+    "stranger": ("//Ferdie", "//Ferdie//stranger"),  # never registered on the subnet
+}
+
+CURL_SHIM = """#!/bin/sh
+# bittensor's Dendrite asks for this machine's public IP; offline, answer `curl -s ifconfig.me` with loopback.
+case "$*" in *ifconfig.me*) printf 127.0.0.1; exit 0 ;; esac
+exec {curl} "$@"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup_subnet(st: Subtensor) -> int:
+    """Bob's subnet with a short tempo, plain set_weights, the validator staked and both miners registered."""
+    owner = Keypair.create_from_uri(KEYS["owner"][0])
+    netuid = st.register_subnet(owner, hotkey=ss58(KEYS["owner"][1]))
+    sudo = Keypair.create_from_uri("//Alice")
+    for name, value in (("tempo", TEMPO), ("commit_reveal_weights_enabled", False), ("weights_set_rate_limit", 2),
+                        ("min_allowed_weights", 1)):
+        st.set_hyperparameter(sudo, netuid, name, value)
+    for name in ("validator", "honest", "wrong"):
+        cold, hot = KEYS[name]
+        st.burned_register(Keypair.create_from_uri(cold), netuid, hotkey=ss58(hot))
+    st.add_stake(Keypair.create_from_uri(KEYS["validator"][0]), netuid, 1000 * TAO, hotkey=ss58(KEYS["validator"][1]))
+    return netuid
+
+
+def write_wallets(path: Path) -> None:
+    """bittensor-wallet files (unencrypted dev keys) for every name in KEYS."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "stored unencrypted": these are public dev keys
+        for name, (cold, hot) in KEYS.items():
+            Wallet(name, path=path).regenerate_coldkey(uri=cold, overwrite=True).regenerate_hotkey(uri=hot, overwrite=True)
+
+
+class Neurons:
+    """The neuron processes of one test: started with logs to files, stopped (SIGTERM, then SIGKILL) in `stop`."""
+
+    def __init__(self, tmp: Path, url: str, netuid: int):
+        self.tmp, self.python = tmp, client_venv("bittensor10") / "bin" / "python"
+        self.common = ["--subtensor.network", url, "--netuid", str(netuid), "--wallet.path", str(tmp / "wallets")]
+        shim = tmp / "bin"
+        shim.mkdir()
+        (shim / "curl").write_text(CURL_SHIM.format(curl=shutil.which("curl") or "false"))
+        (shim / "curl").chmod(0o755)
+        self.env = client_env(tmp)
+        self.env.update(PATH=f"{shim}:{self.env.get('PATH', '/usr/bin:/bin')}", PYTHONDONTWRITEBYTECODE="1")
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, script: str, *args: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "w")
+        self.procs[name] = subprocess.Popen([str(self.python), str(TEMPLATE / script), *self.common, *args],
+                                            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.tmp,
+                                            start_new_session=True)
+        log.close()
+        return self.procs[name]
+
+    def check_alive(self, *names: str) -> None:
+        for name in names:
+            if self.procs[name].poll() is not None:
+                raise AssertionError(f"{name} exited with {self.procs[name].returncode}")
+
+    def stop(self) -> dict[str, int]:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = {}
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = proc.wait()
+        return codes
+
+    def logs(self, chars: int = 3000) -> str:
+        out = []
+        for name in self.procs:
+            text = (self.tmp / f"{name}.log").read_text(errors="replace")
+            out.append(f"----- {name}.log (last {chars} chars) -----\n{text[-chars:]}")
+        return "\n".join(out)
+
+
+def q(si, item, *keys, at=None):
+    return si.query(ST, item, list(keys), block_hash=at).value
+
+
+def expected_epoch(si, netuid: int, epoch_block: int):
+    """`tao_lab.consensus.epoch` on the subnet's state at the block before ``epoch_block``, as the devnet reads it."""
+    before = si.get_block_hash(epoch_block - 1)
+    n = q(si, "SubnetworkN", netuid, at=before)
+    hotkeys = [q(si, "Keys", netuid, u, at=before) for u in range(n)]
+    tempo = q(si, "Tempo", netuid, at=before)
+    low, high = q(si, "AlphaValues", netuid, at=before)
+    owner = q(si, "SubnetOwnerHotkey", netuid, at=before)
+    params = EpochParams(
+        kappa=q(si, "Kappa", netuid, at=before), bonds_penalty=q(si, "BondsPenalty", netuid, at=before),
+        bonds_moving_average=q(si, "BondsMovingAverage", netuid, at=before), yuma3=q(si, "Yuma3On", netuid, at=before),
+        liquid_alpha=q(si, "LiquidAlphaOn", netuid, at=before), alpha_low=low, alpha_high=high,
+        alpha_sigmoid_steepness=q(si, "AlphaSigmoidSteepness", netuid, at=before),
+        max_allowed_validators=q(si, "MaxAllowedValidators", netuid, at=before),
+        activity_cutoff=max(1, q(si, "ActivityCutoffFactorMilli", netuid, at=before) * tempo // 1000),
+        tempo=tempo, stake_threshold=q(si, "StakeThreshold", at=before),
+        owner_uid=hotkeys.index(owner) if owner in hotkeys else None,
+    )
+    context = EpochContext(
+        current_block=epoch_block, last_update=q(si, "LastUpdate", netuid, at=before),
+        block_at_registration=[q(si, "BlockAtRegistration", netuid, u, at=before) for u in range(n)],
+        last_mechanism_step_block=q(si, "LastMechansimStepBlock", netuid, at=before),
+    )
+    # The epoch shares out what accrued since the last one: the pending emission plus its own block's.
+    cut = q(si, "SubnetOwnerCut", at=before) if q(si, "OwnerCutEnabled", netuid, at=before) else 0
+    split = split_block_emission(q(si, "BlockEmission", at=before), cut)
+    rao = (q(si, "PendingServerEmission", netuid, at=before) + q(si, "PendingValidatorEmission", netuid, at=before)
+           + split.server + split.validator)
+
+    def rows(item):
+        return [[(j, w) for j, w in q(si, item, netuid, u, at=before)] for u in range(n)]
+
+    return epoch([q(si, "TotalHotkeyAlpha", hk, netuid, at=before) for hk in hotkeys], rows("Weights"), rows("Bonds"),
+                 q(si, "ValidatorPermit", netuid, at=before), params=params, context=context, rao_emission=rao)
+
+
+def test_template_subnet_miner_earns_incentive_on_the_devnet(devnet, substrate, tmp_path):
+    si = substrate
+    with Subtensor(devnet.url) as st:
+        netuid = setup_subnet(st)
+    write_wallets(tmp_path / "wallets")
+    uid = {name: q(si, "Uids", netuid, ss58(hot)) for name, (_, hot) in KEYS.items()}
+    neurons = Neurons(tmp_path, devnet.public_url, netuid)
+    started = time.monotonic()
+    try:
+        neurons.start("honest", "miner.py", "--wallet.name", "honest", "--axon.port", str(free_port()),
+                      "--axon.external_ip", "127.0.0.1", "--logging.info")
+        neurons.start("wrong", "miner.py", "--wallet.name", "wrong", "--axon.port", str(free_port()),
+                      "--axon.external_ip", "127.0.0.1", "--miner.off_by", "7", "--logging.info")
+        neurons.start("validator", "validator.py", "--wallet.name", "validator", "--neuron.step_seconds", "0.5",
+                      "--logging.info")
+
+        # Wait for the miners' axons on chain, then knock on the honest one's door with an unregistered hotkey.
+        def serving(name):
+            return q(si, "Axons", netuid, ss58(KEYS[name][1])) is not None
+
+        wait_for(lambda: serving("honest") and serving("wrong"), neurons, started, "both miners serve their axon")
+        stranger = neurons.start("stranger", "query.py", "--wallet.name", "stranger", "--uid", str(uid["honest"]))
+
+        # Run until the validator's weights are on chain and EPOCHS_AFTER_WEIGHTS epochs ran on them.
+        first = {}
+
+        def enough_epochs():
+            row = q(si, "Weights", netuid, uid["validator"])
+            if row and "block" not in first:
+                first["block"] = si.get_block_number(None)
+            last = q(si, "LastMechansimStepBlock", netuid)
+            return "block" in first and (last - first["block"]) >= EPOCHS_AFTER_WEIGHTS * TEMPO
+
+        wait_for(enough_epochs, neurons, started, f"{EPOCHS_AFTER_WEIGHTS} epochs on the validator's weights")
+        epoch_block = q(si, "LastMechansimStepBlock", netuid)
+        stranger.wait(timeout=30)
+        ran_s = time.monotonic() - started
+        codes = neurons.stop()
+
+        after = si.get_block_hash(epoch_block)
+        weights = q(si, "Weights", netuid, uid["validator"], at=after)
+        incentive = q(si, "Incentive", netuid, at=after)
+        emission = q(si, "Emission", netuid, at=after)
+        expected = expected_epoch(si, netuid, epoch_block)
+        reply = json.loads((tmp_path / "stranger.log").read_text().strip().splitlines()[-1])
+
+        # The validator scored the right miner 1 and the wrong one 0, and set weights on the right one only.
+        assert weights == [(uid["honest"], 65535)]
+        # The right miner earns incentive and emission; the wrong one earns nothing.
+        assert incentive[uid["honest"]] > 0 and emission[uid["honest"]] > 0
+        assert incentive[uid["wrong"]] == 0 and emission[uid["wrong"]] == 0
+        assert q(si, "TotalHotkeyAlpha", ss58(KEYS["honest"][1]), netuid, at=after) > 0  # paid to its stake
+        # What the devnet stored is Yuma consensus computed here on the inputs of that epoch.
+        assert incentive == expected.incentive_u16.tolist()
+        assert emission == expected.emission.tolist()
+        assert q(si, "Dividends", netuid, at=after) == expected.dividends_u16.tolist()
+        assert q(si, "Consensus", netuid, at=after) == expected.consensus_u16.tolist()
+        # The miner's blacklist refused a hotkey that is not on the subnet, before its forward ran.
+        assert reply["status_code"] == 403 and reply["answer"] is None
+        assert "Unrecognized hotkey" in reply["status_message"], reply
+        # SIGTERM stops every neuron cleanly.
+        assert codes == {"honest": 0, "wrong": 0, "validator": 0, "stranger": 0}, codes
+        print(f"neurons ran {ran_s:.1f} s; epoch at block {epoch_block}: incentive {incentive}, emission {emission}")
+    except Exception as exc:
+        neurons.stop()
+        raise AssertionError(f"{type(exc).__name__}: {exc}\n\n{neurons.logs()}") from exc
+    finally:
+        neurons.stop()
+
+
+def wait_for(condition, neurons: Neurons, started: float, what: str) -> None:
+    while not condition():
+        neurons.check_alive("honest", "wrong", "validator")
+        if time.monotonic() - started > DEADLINE_S:
+            raise AssertionError(f"timed out after {DEADLINE_S} s waiting until {what}")
+        time.sleep(0.25)
