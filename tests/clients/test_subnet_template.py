@@ -86,7 +86,8 @@ def write_wallets(path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "stored unencrypted": these are public dev keys
         for name, (cold, hot) in KEYS.items():
-            Wallet(name, path=path).regenerate_coldkey(uri=cold, overwrite=True).regenerate_hotkey(uri=hot, overwrite=True)
+            wallet = Wallet(name, path=path).regenerate_coldkey(uri=cold, overwrite=True)
+            wallet.regenerate_hotkey(uri=hot, overwrite=True)
 
 
 class Neurons:
@@ -132,7 +133,8 @@ class Neurons:
     def logs(self, chars: int = 3000) -> str:
         out = []
         for name in self.procs:
-            text = (self.tmp / f"{name}.log").read_text(errors="replace")
+            log = self.tmp / f"{name}.log"
+            text = log.read_text(errors="replace") if log.exists() else "(no log)"
             out.append(f"----- {name}.log (last {chars} chars) -----\n{text[-chars:]}")
         return "\n".join(out)
 
@@ -177,8 +179,17 @@ def expected_epoch(si, netuid: int, epoch_block: int):
                  q(si, "ValidatorPermit", netuid, at=before), params=params, context=context, rao_emission=rao)
 
 
+def wait_for(condition, neurons: Neurons, started: float, what: str) -> None:
+    while not condition():
+        neurons.check_alive("honest", "wrong", "validator")
+        if time.monotonic() - started > DEADLINE_S:
+            raise AssertionError(f"timed out after {DEADLINE_S} s waiting until {what}")
+        time.sleep(0.25)
+
+
 def test_template_subnet_miner_earns_incentive_on_the_devnet(devnet, substrate, tmp_path):
     si = substrate
+    t0 = time.monotonic()
     with Subtensor(devnet.url) as st:
         netuid = setup_subnet(st)
     write_wallets(tmp_path / "wallets")
@@ -239,17 +250,11 @@ def test_template_subnet_miner_earns_incentive_on_the_devnet(devnet, substrate, 
         assert "Unrecognized hotkey" in reply["status_message"], reply
         # SIGTERM stops every neuron cleanly.
         assert codes == {"honest": 0, "wrong": 0, "validator": 0, "stranger": 0}, codes
-        print(f"neurons ran {ran_s:.1f} s; epoch at block {epoch_block}: incentive {incentive}, emission {emission}")
+        print(f"set-up {started - t0:.1f} s, neurons ran {ran_s:.1f} s; epoch at block {epoch_block}: "
+              f"incentive {incentive}, emission {emission}")
     except Exception as exc:
         neurons.stop()
         raise AssertionError(f"{type(exc).__name__}: {exc}\n\n{neurons.logs()}") from exc
     finally:
         neurons.stop()
 
-
-def wait_for(condition, neurons: Neurons, started: float, what: str) -> None:
-    while not condition():
-        neurons.check_alive("honest", "wrong", "validator")
-        if time.monotonic() - started > DEADLINE_S:
-            raise AssertionError(f"timed out after {DEADLINE_S} s waiting until {what}")
-        time.sleep(0.25)
