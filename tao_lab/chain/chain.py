@@ -247,15 +247,18 @@ class Chain:
 
     # ------------------------------------------------------------------ transactions
 
-    def validate(self, raw: bytes, pending: dict[bytes, int] | None = None) -> X.Extrinsic:
+    def validate(self, raw: bytes, pending: dict[bytes, int] | None = None, carried: bool = False) -> X.Extrinsic:
         """Check a transaction against the head, as the pool does; raise `InvalidTransaction`.
 
         ``pending`` counts transactions per signer already in the pool, so consecutive nonces
-        submitted before inclusion are valid.
+        submitted before inclusion are valid. A MEV-shielded carrier (``MevShield.submit_encrypted``)
+        is decrypted and the extrinsic it carries validated too (``carried``: this is that extrinsic).
         """
         ext = X.decode(self.runtime, raw)
         if not ext.signed:
             raise X.InvalidTransaction("Transaction call is not expected (unsigned transactions are not accepted)")
+        if carried and self.runtime.is_carrier(ext.call):
+            raise X.InvalidTransaction("a MEV-shielded extrinsic cannot carry another MevShield.submit_encrypted")
         state = self.state()
         self._check_era(ext)
         era = X.era_birth(ext.era, self.head_number)
@@ -270,7 +273,27 @@ class Chain:
         fee = self.fee(ext)
         if self.runtime.pallet("Balances").free_balance(state, ext.signer) < fee:
             raise X.InvalidTransaction("Inability to pay some fees (e.g. account balance too low)")
+        inner = self.runtime.carried_extrinsic(state, ext)
+        if inner is not None:
+            self._validate_carried(state, ext, fee, inner, pending)
         return ext
+
+    def _validate_carried(self, state: Overlay, carrier: X.Extrinsic, carrier_fee: int, raw: bytes,
+                          pending: dict[bytes, int] | None) -> None:
+        """Validate the extrinsic a carrier brings: it runs right after the carrier, so the carrier's
+        signer has one more transaction before it (the inner one is usually signed at nonce + 1)."""
+        pending = dict(pending or {})
+        pending[carrier.signer] = pending.get(carrier.signer, 0) + 1
+        try:
+            inner = self.validate(raw, pending, carried=True)
+            if inner.signer == carrier.signer:
+                free = self.runtime.pallet("Balances").free_balance(state, inner.signer)
+                if free < carrier_fee + self.fee(inner):
+                    raise X.InvalidTransaction("Inability to pay some fees (e.g. account balance too low): the "
+                                               "carrier's fee and the carried extrinsic's fee together")
+        except X.InvalidTransaction as exc:
+            raise X.InvalidTransaction(f"the MEV-shielded extrinsic (decrypted from MevShield.submit_encrypted) is "
+                                       f"invalid: {exc.reason}") from None
 
     def _check_era(self, ext: X.Extrinsic) -> None:
         era = X.era_birth(ext.era, self.head_number + 1)
@@ -311,27 +334,7 @@ class Chain:
         included, receipts = [inherent], []
         self._apply(ctx, X.decode(self.runtime, inherent), 0, receipts)
         for item in extrinsics:
-            # Each extrinsic runs in a transaction of its own: one that is invalid, or that breaks the
-            # runtime (any exception, a RecursionError included), is dropped with no trace in the
-            # state, and the block goes on without it.
-            depth, n_events, n_receipts = state.depth, len(events), len(receipts)
-            state.begin()
-            try:
-                ext = item if isinstance(item, X.Extrinsic) else X.decode(self.runtime, item)
-                self._check_in_block(state, ext)
-                self._apply(ctx, ext, len(included), receipts)
-            except Exception as exc:
-                state.rollback_to(depth)
-                del events[n_events:], receipts[n_receipts:]
-                if not isinstance(exc, X.InvalidTransaction):
-                    tx = item.hash if isinstance(item, X.Extrinsic) else blake2_256(bytes(item))
-                    log.error("dropped extrinsic 0x%s from block #%d: it raised %s: %s",
-                              tx.hex(), number, type(exc).__name__, str(exc)[:200])
-                    log.debug("the dropped extrinsic's traceback", exc_info=True)
-                continue
-            state.commit_transaction()
-            if len(receipts) > n_receipts:  # applied (an unpayable fee leaves it out)
-                included.append(ext.raw)
+            self._include(ctx, item, included, receipts)
 
         ctx.phase = ("Finalization", None)
         for p in self.runtime.pallets:
@@ -346,6 +349,41 @@ class Chain:
         self.store.commit(number, changes)
         self._append(block, changes)
         return block, receipts
+
+    def _include(self, ctx: Ctx, item, included: list[bytes], receipts: list[Receipt], carried: bool = False) -> None:
+        """Apply one extrinsic of a block, then the one it carries (a MEV-shielded carrier's, decrypted).
+
+        Each extrinsic runs in a transaction of its own: one that is invalid, or that breaks the runtime
+        (any exception, a RecursionError included), is dropped with no trace in the state, and the block
+        goes on without it. A carrier whose ciphertext does not decrypt is dropped before it runs; a
+        carried extrinsic that is invalid by its turn is dropped and its carrier stays, as on subtensor.
+        """
+        state, events, number = ctx.state, ctx.events, ctx.block_number
+        depth, n_events, n_receipts = state.depth, len(events), len(receipts)
+        state.begin()
+        try:
+            ext = item if isinstance(item, X.Extrinsic) else X.decode(self.runtime, item)
+            if carried and self.runtime.is_carrier(ext.call):
+                raise X.InvalidTransaction("a MEV-shielded extrinsic cannot carry another MevShield.submit_encrypted")
+            self._check_in_block(state, ext)
+            inner = self.runtime.carried_extrinsic(state, ext)
+            self._apply(ctx, ext, len(included), receipts)
+        except Exception as exc:
+            state.rollback_to(depth)
+            del events[n_events:], receipts[n_receipts:]
+            if not isinstance(exc, X.InvalidTransaction):
+                log.error("dropped extrinsic 0x%s from block #%d: it raised %s: %s",
+                          _tx_hash(item).hex(), number, type(exc).__name__, str(exc)[:200])
+                log.debug("the dropped extrinsic's traceback", exc_info=True)
+            elif carried:
+                log.info("left the MEV-shielded extrinsic 0x%s out of block #%d: %s", _tx_hash(item).hex(), number,
+                         exc.reason)
+            return
+        state.commit_transaction()
+        if len(receipts) > n_receipts:  # applied (an unpayable fee leaves it out)
+            included.append(ext.raw)
+            if inner is not None and receipts[-1].success:
+                self._include(ctx, inner, included, receipts, carried=True)
 
     def _check_in_block(self, state: Overlay, ext: X.Extrinsic) -> None:
         if not ext.signed:
@@ -485,6 +523,10 @@ class Chain:
         self._checkpoints = {p: c for p, c in self._checkpoints.items() if p <= number}
         if self.journal is not None:
             self.journal.truncate(number)
+
+
+def _tx_hash(item) -> bytes:
+    return item.hash if isinstance(item, X.Extrinsic) else blake2_256(bytes(item))
 
 
 def _state_root(parent_root: bytes, changes: dict[bytes, bytes | None]) -> bytes:

@@ -162,6 +162,30 @@ class Runtime:
         kwargs = args if isinstance(args, dict) else {}
         cdef.fn(self._by_name[pallet], ctx, **kwargs)
 
+    def is_carrier(self, call) -> bool:
+        """Whether ``call`` is ``MevShield.submit_encrypted``, which carries an encrypted extrinsic."""
+        pallet, (name, _) = call
+        return pallet == "MevShield" and name == "submit_encrypted" and "MevShield" in self._by_name
+
+    def carried_extrinsic(self, state, ext) -> bytes | None:
+        """The signed extrinsic that ``ext`` carries for the block author to include right after it:
+        ``MevShield.submit_encrypted``'s ciphertext, decrypted (length-prefixed bytes). None for any other call.
+
+        Raises `tao_lab.chain.extrinsic.InvalidTransaction` for a carrier that cannot be unshielded, or that
+        is immortal or mortal for more than 8 blocks (subtensor's ``CheckMortality``: "outdated").
+        """
+        if not self.is_carrier(ext.call):
+            return None
+        from .extrinsic import InvalidTransaction, era_birth
+        from .pallets.mev_shield import MAX_SHIELD_ERA_PERIOD
+
+        era = era_birth(ext.era, 0)
+        if era is None or era[1] > MAX_SHIELD_ERA_PERIOD:
+            raise InvalidTransaction(f"Transaction is outdated: MevShield.submit_encrypted must be signed with a mortal "
+                                     f"era of at most {MAX_SHIELD_ERA_PERIOD} blocks, got "
+                                     f"{'an immortal one' if era is None else f'a period of {era[1]}'}")
+        return self._by_name["MevShield"].unshield(state, ext.call[1][1]["ciphertext"])
+
     def dispatch_nested(self, ctx: Ctx, call, root: bool = False, signer: bytes | None = None) -> None:
         """Dispatch ``call`` from inside another call (sudo) in a transaction of its own."""
         inner = Ctx(ctx.state, self, ctx.block_number, origin=signer, root=root, events=ctx.events, phase=ctx.phase)

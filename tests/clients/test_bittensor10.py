@@ -76,3 +76,8 @@ def test_add_stake(results, substrate):
     step(results, "add_stake")
     assert substrate.query("SubtensorModule", "TotalHotkeyAlpha", [ss58("//Bob//bt10"), 1]).value >= 10**9
 
+
+def test_add_stake_with_mev_protection(results):
+    out = step(results, "add_stake_mev_protected")
+    assert out["inner_success"] is True  # the decrypted add_stake was found in a block and succeeded
+    assert out["staked"] > 0

@@ -85,14 +85,32 @@ def test_wallet_transfer(btcli, substrate):
     assert substrate.query("System", "Account", [dave]).value["data"]["free"] == before + 2 * 10**9
 
 
-def test_stake_add_without_mev_protection(btcli, substrate):
-    def stake():
-        return substrate.query("SubtensorModule", "Alpha", [ss58("//Alice"), ss58("//Alice"), 1]).value
+def alice_stake(substrate):
+    return substrate.query("SubtensorModule", "Alpha", [ss58("//Alice"), ss58("//Alice"), 1]).value
 
-    before = stake()
+
+def test_stake_add_without_mev_protection(btcli, substrate):
+    before = alice_stake(substrate)
     btcli("stake", "add", "--netuid", "1", "--amount", "1", *wallet("alice"), "--wallet-path", btcli.wallets, "-y",
           "--no-mev-protection")
-    assert stake() != before  # 1 TAO more stake on Alice's hotkey
+    assert alice_stake(substrate) != before  # 1 TAO more stake on Alice's hotkey
+
+
+def test_stake_add_with_mev_protection(btcli, substrate):
+    """btcli's default: the add_stake extrinsic is encrypted to MevShield.NextKey and carried by submit_encrypted;
+    btcli then finds the decrypted extrinsic in a block and reports its outcome."""
+    before, first_block = alice_stake(substrate), substrate.get_block_number(None) + 1
+    out = btcli("stake", "add", "--netuid", "1", "--amount", "1", *wallet("alice"), "--wallet-path", btcli.wallets,
+                "-y")
+    assert alice_stake(substrate) != before, out[-3000:]  # 1 TAO more stake on Alice's hotkey
+    calls = []
+    for number in range(first_block, substrate.get_block_number(None) + 1):
+        for extrinsic in substrate.get_block(block_number=number)["extrinsics"]:
+            call = extrinsic.value["call"]
+            calls.append((call["call_module"], call["call_function"]))
+    # the carrier, then the add_stake it carried (decrypted by the devnet), next to it in the same block
+    assert ("MevShield", "submit_encrypted") in calls
+    assert calls[calls.index(("MevShield", "submit_encrypted")) + 1][0] == "SubtensorModule"
 
 
 def test_stake_list(btcli):

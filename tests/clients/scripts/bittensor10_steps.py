@@ -91,4 +91,18 @@ run("get_stake_info_for_coldkey", lambda: [(s.hotkey_ss58, s.netuid, s.stake.rao
                                            for s in st.get_stake_info_for_coldkey(alice.coldkeypub.ss58_address)])
 run("add_stake", lambda: response(st.add_stake(alice, netuid=1, hotkey_ss58=bob.hotkey.ss58_address,
                                               amount=bt.Balance.from_rao(1_000_000_000), wait_for_inclusion=True)))
+
+
+def add_stake_mev_protected():
+    """add_stake with mev_protection=True: encrypted to MevShield.NextKey, carried by submit_encrypted."""
+    before = st.get_stake(alice.coldkeypub.ss58_address, alice.hotkey.ss58_address, 1).rao
+    r = st.add_stake(alice, netuid=1, hotkey_ss58=alice.hotkey.ss58_address, amount=bt.Balance.from_rao(10**9),
+                     wait_for_inclusion=True, mev_protection=True)
+    out = response(r)
+    inner = getattr(r, "mev_extrinsic", None)
+    return {**out, "inner_success": None if inner is None else bool(inner.is_success),
+            "staked": st.get_stake(alice.coldkeypub.ss58_address, alice.hotkey.ss58_address, 1).rao - before}
+
+
+run("add_stake_mev_protected", add_stake_mev_protected)
 print(json.dumps(results))

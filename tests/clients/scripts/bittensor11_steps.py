@@ -34,7 +34,8 @@ async def run(name, fn):
 def outcome(r):
     if not r.success:
         raise RuntimeError(f"intent failed: {r.message}")
-    return {"success": True, "message": r.message, "fee": int(r.fee.rao) if r.fee is not None else None}
+    return {"success": True, "message": r.message, "fee": int(r.fee.rao) if r.fee is not None else None,
+            "shielded": bool((r.data or {}).get("shielded")), "extrinsic_id": r.extrinsic_id}
 
 
 async def main():
