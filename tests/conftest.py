@@ -1,10 +1,29 @@
-"""Test-session order: the browser tests run last.
+"""Test-session order (the browser tests run last) and a session-wide cache of pre-trained miners.
 
 Playwright's sync API keeps an asyncio event loop running in the main thread for as long as its
 browser fixture lives (the whole session), so tests that call ``asyncio.run`` after it fail with
 "cannot be called from a running event loop".
 """
 
+import os
+import tempfile
+
 
 def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: "/tests/browser/" in str(item.fspath))  # stable: the rest keep their order
+
+
+def pytest_configure(config):
+    """Pre-trained miners are cached for this session only (not in the user's ``~/.cache``); the notebooks'
+    kernels and the neuron processes the tests start inherit the setting."""
+    if "TAO_LAB_PRETRAIN_CACHE" not in os.environ:
+        config._pretrain_cache = os.environ["TAO_LAB_PRETRAIN_CACHE"] = tempfile.mkdtemp(prefix="tao-lab-pretrained-")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_pretrain_cache", None)
+    if folder:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("TAO_LAB_PRETRAIN_CACHE", None)

@@ -147,6 +147,28 @@ class Trainer:
         with self.lock:
             return self.task.evaluate(self.predictor, batches=batches, batch_size=batch_size, seed=seed)
 
+    def state_dict(self) -> dict:
+        """Everything a resumed run needs, in memory: weights, optimizer, step count, loss history, sampler."""
+        with self.lock:
+            return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    **self._progress()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned, in place."""
+        with self.lock:
+            self.model.load_state_dict(state["model"])
+            self.model.eval()
+            self.optimizer.load_state_dict(state["optimizer"])
+            self._restore_progress(state)
+
+    def _progress(self) -> dict:
+        return {"steps": self.steps, "history": self.history, "rng": self.rng.bit_generator.state}
+
+    def _restore_progress(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+        self.history = [tuple(h) for h in state["history"]]
+        self.rng.bit_generator.state = state["rng"]
+
     def save(self, directory: str | Path | None = None) -> Path:
         """Write a checkpoint: weights (``save_pretrained``, or ``model.pt`` for plain modules), optimizer, state."""
         import torch
@@ -161,8 +183,7 @@ class Trainer:
             else:
                 torch.save(self.model.state_dict(), directory / "model.pt")
             torch.save(self.optimizer.state_dict(), directory / "optimizer.pt")
-            state = {"steps": self.steps, "history": self.history, "rng": self.rng.bit_generator.state}
-            (directory / "trainer.json").write_text(json.dumps(state))
+            (directory / "trainer.json").write_text(json.dumps(self._progress()))
         return directory
 
     def load(self, directory: str | Path | None = None) -> None:
@@ -185,10 +206,7 @@ class Trainer:
             if (directory / "optimizer.pt").exists():
                 self.optimizer.load_state_dict(torch.load(directory / "optimizer.pt", map_location=device))
             if (directory / "trainer.json").exists():
-                state = json.loads((directory / "trainer.json").read_text())
-                self.steps = int(state["steps"])
-                self.history = [tuple(h) for h in state["history"]]
-                self.rng.bit_generator.state = state["rng"]
+                self._restore_progress(json.loads((directory / "trainer.json").read_text()))
 
     def __repr__(self) -> str:
         return f"Trainer({type(self.model).__name__}, task={self.task.name!r}, steps={self.steps})"

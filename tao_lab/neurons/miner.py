@@ -255,10 +255,27 @@ class Miner:
 
     def save(self, directory=None):
         """Write a checkpoint of the model and its optimizer (see `tao_lab.models.Trainer.save`)."""
+        with self._lock:
+            return self.trainer.save(directory)
+
+    @property
+    def trainer(self):
+        """The `tao_lab.models.Trainer` of the served model (made on first use)."""
         if self._trainer is None:
             self._train(0)
+        return self._trainer
+
+    def load(self, checkpoint) -> None:
+        """Resume from a checkpoint: a folder `save` wrote, or what ``Trainer.state_dict()`` returned
+        (weights, optimizer, sampler state and the loss history)."""
+        if isinstance(checkpoint, dict):
+            self.trainer.load_state_dict(checkpoint)  # each takes the trainer's lock
+        else:
+            self.trainer.load(checkpoint)
         with self._lock:
-            return self._trainer.save(directory)
+            self.predictor.model.eval()
+            self.losses = [loss for _, loss in self._trainer.history]
+            self.trained = self._trainer.steps
 
     def train(self, steps: int) -> list[float]:
         """Train ``steps`` steps now (e.g. to pre-train before serving); returns their losses."""

@@ -255,8 +255,11 @@ def run(spec: dict, stop: threading.Event, status: StatusFile) -> None:
         try:
             if spec["role"] == "miner":
                 if spec.get("pretrain") and not stop.is_set():
+                    from ..models.pretrained import pretrain
+
                     status.write(state="training")
-                    neuron.train(int(spec["pretrain"]))
+                    how = pretrain(neuron, int(spec["pretrain"]), spec)
+                    print(f"[{time.strftime('%H:%M:%S')}] pre-trained {spec['pretrain']} steps ({how})", flush=True)
                 if stop.is_set():
                     return
                 status.write(state="registering")

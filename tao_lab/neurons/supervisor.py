@@ -178,7 +178,10 @@ def _run_in_thread(r: _Neuron, url: str) -> None:
         with _BUILD_LOCK:  # transformers' lazy imports are not thread-safe: build one model at a time
             r.obj = build_neuron(spec, r.subtensor, wallet, task=task)
         if r.role == "miner" and spec.get("pretrain") and not r.cancel.is_set():
-            r.obj.train(int(spec["pretrain"]))
+            from ..models.pretrained import pretrain
+
+            how = pretrain(r.obj, int(spec["pretrain"]), {**spec, "task": task} if task is not None else spec)
+            _append_log(r, f"[{datetime.now():%H:%M:%S}] pre-trained {spec['pretrain']} steps ({how})")
         if r.cancel.is_set():  # stopped while it was loading
             r.obj = None
             r.subtensor.close()
