@@ -10,6 +10,7 @@ from substrateinterface.exceptions import SubstrateRequestException
 
 from tao_lab.chain import shield_crypto
 from tao_lab.chain.chain import Chain, dev_accounts
+from tao_lab.chain.pallet import DispatchError
 from tao_lab.node.devnet import Devnet
 
 TAO = 10**9
@@ -185,9 +186,32 @@ def test_stored_encrypted_calls_are_dropped_next_block_as_on_subtensor():
 def test_root_settings_need_root_and_a_sane_weight():
     chain = Chain.dev()
     events = chain.dispatch("root", "MevShield", "set_stored_extrinsic_lifetime", value=3)
+    assert ("MevShield", "ExtrinsicLifetimeSet", {"value": 3}) in events
     assert chain.query("MevShield", "ExtrinsicLifetime") == 3
-    with pytest.raises(Exception, match="WeightExceedsAbsoluteMax"):
+    with pytest.raises(DispatchError) as info:
         chain.dispatch("root", "MevShield", "set_on_initialize_weight", value=2_000_000_000_001)
-    with pytest.raises(Exception, match="BadOrigin"):
+    assert info.value.error == "WeightExceedsAbsoluteMax"
+    with pytest.raises(DispatchError) as info:
         chain.dispatch(dev_accounts()["bob"].public, "MevShield", "set_max_pending_extrinsics_number", value=1)
-    assert events is not None
+    assert info.value.error == "BadOrigin"
+    assert chain.query("MevShield", "MaxPendingExtrinsicsLimit") == 100
+
+
+def test_a_persisted_devnet_decrypts_after_a_restart(tmp_path):
+    """The key is derived from a fixed seed, so the NextKey stored in the journal is still the node's own."""
+    with Devnet(instant=True, data_dir=tmp_path) as node:
+        first = SubstrateInterface(url=node.url, ws_options={"timeout": 10})
+        key = next_key(first)
+        first.rpc_request("dev_newBlock", [2])
+        first.close()
+    with Devnet(instant=True, data_dir=tmp_path) as node:
+        substrate = SubstrateInterface(url=node.url, ws_options={"timeout": 10})
+        try:
+            assert next_key(substrate) == key and substrate.get_block_number(None) == 2  # resumed, not a new chain
+            nonce = substrate.get_account_nonce(ALICE.ss58_address)
+            inner = signed(substrate, transfer(substrate, TAO), nonce + 1)
+            outer = carrier(substrate, shield_crypto.encrypt(key, inner_bytes(inner)), nonce)
+            assert substrate.submit_extrinsic(outer, wait_for_inclusion=True).is_success
+            assert substrate.get_account_nonce(ALICE.ss58_address) == nonce + 2  # the inner one ran too
+        finally:
+            substrate.close()
