@@ -298,13 +298,15 @@ def main() -> None:
                       r["first"]["median"])]
         rows += [("Metagraph.sync, head", sync_head, "substrate-interface query_multi", multi),
                  ("Metagraph.sync, head", sync_head, "naive: substrate.query per item (1,800)", naive)]
-        wk, wb = max(len(r[0]) for r in rows), max(len(r[2]) for r in rows)
+        title = "tao_lab (reads W and B too)"
+        wk, wb = max(len(title), *(len(r[0]) for r in rows)), max(len(r[2]) for r in rows)
         print()
-        print(f"{'tao_lab (256 uids, W and B included)':<{wk}}  {'s':>7}  {'baseline':<{wb}}  {'s':>7}  "
-              f"{'baseline / tao_lab':>18}")
+        print(f"{title:<{wk}}  {'s':>7}  {'baseline':<{wb}}  {'s':>7}  {'baseline / tao_lab':>18}")
         print(f"{'-' * wk}  {'-' * 7}  {'-' * wb}  {'-' * 7}  {'-' * 18}")
         for name, seconds, other, other_s in rows:
-            cmp = f"{other_s:>7.4f}  {other_s / seconds:>17.1f}x" if other_s is not None else f"{'':>7}  {'':>18}"
+            ratio = None if other_s is None else other_s / seconds
+            cmp = (f"{other_s:>7.4f}  {ratio:>17.{1 if ratio >= 1 else 2}f}x" if ratio is not None
+                   else f"{'':>7}  {'':>18}")
             print(f"{name:<{wk}}  {seconds:>7.4f}  {other:<{wb}}  {cmp}")
         print()
         print(f"every array of Metagraph.sync at block {head} equals the naive sync's"
