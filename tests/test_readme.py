@@ -92,11 +92,14 @@ CHECKS = {"README.md": _readme, "docs/client.md": _client, "docs/neurons.md": _n
 def test_page_examples_do_what_they_say(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples that write files (run.csv) write them here
     scope: dict = {"__name__": "__doc_example__"}
+    ran = []
     try:
         for line, code, reason in python_blocks(ROOT / page):
             if reason is None:
                 exec(compile(code, f"{page}:{line}", "exec"), scope)
-        CHECKS[page](scope)
+                ran.append(line)
+        assert ran, f"{page} has no example that runs"
+        CHECKS[page](scope)  # the page's own assertions: what its comments say the examples did
     finally:
         _close(scope)
 
