@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -141,7 +142,8 @@ class Subtensor(Writing):
             # strict UTF-8 decode it does anyway; that doubled-up check was 85% of a metagraph sync.
             with _RUNTIME_LOCK:
                 self.substrate = SubstrateInterface(
-                    url=url, ws_options={"timeout": timeout, "skip_utf8_validation": True}, auto_reconnect=True)
+                    url=url, ws_options={"timeout": timeout, "skip_utf8_validation": True}, auto_reconnect=True,
+                    cache_region=_metadata_cache(url))
         except (OSError, ConnectionError) as exc:
             raise ChainConnectionError(f"cannot reach a node at {url}: {exc}") from None
         self.substrate.init_runtime = _serialised(self.substrate.init_runtime)
@@ -427,6 +429,40 @@ class Subtensor(Writing):
 # types ("Decoder class for Compact<u32> not found"). Runtime set-up is rare and fast once cached:
 # one at a time per process.
 _RUNTIME_LOCK = threading.RLock()
+
+
+class _MetadataCache:
+    """Decoded runtime metadata by spec version, shared by every connection of this process to one URL.
+
+    substrate-interface decodes the node's metadata in pure Python on each new connection (1-2 s for
+    subtensor's); a lab opens one connection per neuron, per miner's caller list and per widget.
+    It takes a dogpile.cache-like region (``get``/``set``) for exactly this. Per URL, because two
+    chains could share a spec version with different metadata (a local build of subtensor).
+    """
+
+    def __init__(self) -> None:
+        self._by_key: dict = {}
+
+    def get(self, key):
+        return self._by_key.get(key)
+
+    def set(self, key, value) -> None:
+        self._by_key[key] = value
+
+
+#: the URLs whose metadata is kept, most recently connected last (a decoded metadata is about 20 MB)
+_METADATA: OrderedDict[str, _MetadataCache] = OrderedDict()
+METADATA_URLS = 4
+
+
+def _metadata_cache(url: str) -> _MetadataCache:
+    key = url.split("?")[0]  # a devnet's token does not change its runtime
+    with _RUNTIME_LOCK:
+        cache = _METADATA.pop(key, None) or _MetadataCache()
+        _METADATA[key] = cache
+        while len(_METADATA) > METADATA_URLS:
+            _METADATA.popitem(last=False)
+        return cache
 
 
 def _serialised(init_runtime):

@@ -292,3 +292,31 @@ def test_bad_origin_says_who_may_sign(sub):
     remark = sub.substrate.compose_call("System", "remark", {"remark": "0x00"})
     with pytest.raises(ChainError, match=rf"Sudo.sudo must be signed by the sudo key {alice}"):
         sub.submit(BOB, "Sudo", "sudo", {"call": remark})
+
+
+def test_connections_to_one_node_decode_its_metadata_once(sub, monkeypatch):
+    from tao_lab.client import subtensor as module
+
+    first = Subtensor(sub.url)
+    first.block()
+    first.substrate.init_runtime()
+    fetched = []
+    original = type(first.substrate).get_block_metadata
+
+    def counting(self, *args, **kwargs):
+        fetched.append(self.url)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(first.substrate), "get_block_metadata", counting)
+    started = time.perf_counter()
+    with first, Subtensor(sub.url) as second:  # e.g. a neuron's own connection in the same kernel
+        assert second.balance(ALICE) == first.balance(ALICE)
+        assert fetched == [] and second.substrate.metadata is first.substrate.metadata
+    assert time.perf_counter() - started < 1.0  # decoding it again takes 1-2 s
+    # another node gets its own entry, and only the most recent few nodes are kept
+    monkeypatch.setattr(module, "METADATA_URLS", 2)
+    with Devnet(instant=True) as other, Subtensor(other) as third:
+        third.block()
+        third.substrate.init_runtime()
+        assert fetched == [third.url] and len(module._METADATA) <= 2
+        assert module._metadata_cache(third.url) is not module._metadata_cache(sub.url)
