@@ -1,4 +1,5 @@
-"""Test-session order (the browser tests run last) and a session-wide cache of pre-trained miners.
+"""Test-session order (the browser tests run last), a session-wide cache of pre-trained miners, and the
+node tests' fixtures: one instant-mode devnet per test module and a substrate-interface client on it.
 
 Playwright's sync API keeps an asyncio event loop running in the main thread for as long as its
 browser fixture lives (the whole session), so tests that call ``asyncio.run`` after it fail with
@@ -7,6 +8,11 @@ browser fixture lives (the whole session), so tests that call ``asyncio.run`` af
 
 import os
 import tempfile
+
+import pytest
+
+#: seconds for any client request of the shared ``substrate`` fixture: a hang fails the test, not the suite
+TIMEOUT = 10
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -27,3 +33,22 @@ def pytest_unconfigure(config):
 
         shutil.rmtree(folder, ignore_errors=True)
         os.environ.pop("TAO_LAB_PRETRAIN_CACHE", None)
+
+
+@pytest.fixture(scope="module")
+def devnet():
+    """An instant-mode devnet (a block per transaction) for the module's tests (tests/clients has its own)."""
+    from tao_lab.node.devnet import Devnet
+
+    with Devnet(instant=True) as node:
+        yield node
+
+
+@pytest.fixture(scope="module")
+def substrate(devnet):
+    """substrate-interface, unmodified, on the module's devnet."""
+    from substrateinterface import SubstrateInterface
+
+    client = SubstrateInterface(url=devnet.url, ws_options={"timeout": TIMEOUT})
+    yield client
+    client.close()

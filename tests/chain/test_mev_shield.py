@@ -18,17 +18,6 @@ ALICE = Keypair.create_from_uri("//Alice")
 DAVE = Keypair.create_from_uri("//Dave").ss58_address
 
 
-@pytest.fixture(scope="module")
-def devnet():
-    with Devnet(instant=True) as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-def substrate(devnet):
-    client = SubstrateInterface(url=devnet.url, ws_options={"timeout": 10})
-    yield client
-    client.close()
 
 
 def next_key(substrate) -> bytes:

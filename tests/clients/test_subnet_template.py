@@ -27,11 +27,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from _support import chain_item as q
+from _support import expected_epoch
 from substrateinterface import Keypair
 
 from tao_lab.client.subtensor import Subtensor
 from tao_lab.client.wallet import Wallet
-from tao_lab.consensus import EpochContext, EpochParams, epoch, split_block_emission
 
 from .conftest import client_env, client_venv, ss58
 
@@ -137,46 +138,6 @@ class Neurons:
             text = log.read_text(errors="replace") if log.exists() else "(no log)"
             out.append(f"----- {name}.log (last {chars} chars) -----\n{text[-chars:]}")
         return "\n".join(out)
-
-
-def q(si, item, *keys, at=None):
-    return si.query(ST, item, list(keys), block_hash=at).value
-
-
-def expected_epoch(si, netuid: int, epoch_block: int):
-    """`tao_lab.consensus.epoch` on the subnet's state at the block before ``epoch_block``, as the devnet reads it."""
-    before = si.get_block_hash(epoch_block - 1)
-    n = q(si, "SubnetworkN", netuid, at=before)
-    hotkeys = [q(si, "Keys", netuid, u, at=before) for u in range(n)]
-    tempo = q(si, "Tempo", netuid, at=before)
-    low, high = q(si, "AlphaValues", netuid, at=before)
-    owner = q(si, "SubnetOwnerHotkey", netuid, at=before)
-    params = EpochParams(
-        kappa=q(si, "Kappa", netuid, at=before), bonds_penalty=q(si, "BondsPenalty", netuid, at=before),
-        bonds_moving_average=q(si, "BondsMovingAverage", netuid, at=before), yuma3=q(si, "Yuma3On", netuid, at=before),
-        liquid_alpha=q(si, "LiquidAlphaOn", netuid, at=before), alpha_low=low, alpha_high=high,
-        alpha_sigmoid_steepness=q(si, "AlphaSigmoidSteepness", netuid, at=before),
-        max_allowed_validators=q(si, "MaxAllowedValidators", netuid, at=before),
-        activity_cutoff=max(1, q(si, "ActivityCutoffFactorMilli", netuid, at=before) * tempo // 1000),
-        tempo=tempo, stake_threshold=q(si, "StakeThreshold", at=before),
-        owner_uid=hotkeys.index(owner) if owner in hotkeys else None,
-    )
-    context = EpochContext(
-        current_block=epoch_block, last_update=q(si, "LastUpdate", netuid, at=before),
-        block_at_registration=[q(si, "BlockAtRegistration", netuid, u, at=before) for u in range(n)],
-        last_mechanism_step_block=q(si, "LastMechansimStepBlock", netuid, at=before),
-    )
-    # The epoch shares out what accrued since the last one: the pending emission plus its own block's.
-    cut = q(si, "SubnetOwnerCut", at=before) if q(si, "OwnerCutEnabled", netuid, at=before) else 0
-    split = split_block_emission(q(si, "BlockEmission", at=before), cut)
-    rao = (q(si, "PendingServerEmission", netuid, at=before) + q(si, "PendingValidatorEmission", netuid, at=before)
-           + split.server + split.validator)
-
-    def rows(item):
-        return [[(j, w) for j, w in q(si, item, netuid, u, at=before)] for u in range(n)]
-
-    return epoch([q(si, "TotalHotkeyAlpha", hk, netuid, at=before) for hk in hotkeys], rows("Weights"), rows("Bonds"),
-                 q(si, "ValidatorPermit", netuid, at=before), params=params, context=context, rao_emission=rao)
 
 
 def wait_for(condition, neurons: Neurons, started: float, what: str) -> None:

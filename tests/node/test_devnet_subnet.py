@@ -8,9 +8,9 @@ before that epoch.
 """
 
 import pytest
+from _support import expected_epoch
 from substrateinterface import Keypair, SubstrateInterface
 
-from tao_lab.consensus import EpochContext, EpochParams, epoch, split_block_emission
 from tao_lab.node.devnet import Devnet
 
 ST = "SubtensorModule"
@@ -76,38 +76,8 @@ def test_subnet_epoch_through_the_client_equals_the_consensus_engine(substrate):
 
     epoch_block = q(si, "LastMechansimStepBlock", netuid)
     after = si.get_block_hash(epoch_block)
-    before = si.get_block_hash(epoch_block - 1)
-    n = q(si, "SubnetworkN", netuid, at=before)
-    hotkeys = [q(si, "Keys", netuid, u, at=before) for u in range(n)]
-
-    def rows(item):
-        return [[(j, w) for j, w in q(si, item, netuid, u, at=before)] for u in range(n)]
-
-    tempo = q(si, "Tempo", netuid, at=before)
-    low, high = q(si, "AlphaValues", netuid, at=before)
-    owner = q(si, "SubnetOwnerHotkey", netuid, at=before)
-    params = EpochParams(
-        kappa=q(si, "Kappa", netuid, at=before), bonds_penalty=q(si, "BondsPenalty", netuid, at=before),
-        bonds_moving_average=q(si, "BondsMovingAverage", netuid, at=before), yuma3=q(si, "Yuma3On", netuid, at=before),
-        liquid_alpha=q(si, "LiquidAlphaOn", netuid, at=before), alpha_low=low, alpha_high=high,
-        alpha_sigmoid_steepness=q(si, "AlphaSigmoidSteepness", netuid, at=before),
-        max_allowed_validators=q(si, "MaxAllowedValidators", netuid, at=before),
-        activity_cutoff=max(1, q(si, "ActivityCutoffFactorMilli", netuid, at=before) * tempo // 1000),
-        tempo=tempo, stake_threshold=q(si, "StakeThreshold", at=before),
-        owner_uid=hotkeys.index(owner) if owner in hotkeys else None,
-    )
-    context = EpochContext(
-        current_block=epoch_block, last_update=q(si, "LastUpdate", netuid, at=before),
-        block_at_registration=[q(si, "BlockAtRegistration", netuid, u, at=before) for u in range(n)],
-        last_mechanism_step_block=q(si, "LastMechansimStepBlock", netuid, at=before),
-    )
-    # The epoch shares out what accrued since the last one: the pending emission plus this block's.
-    split = split_block_emission(q(si, "BlockEmission", at=before), q(si, "SubnetOwnerCut", at=before))
-    rao = (q(si, "PendingServerEmission", netuid, at=before) + q(si, "PendingValidatorEmission", netuid, at=before)
-           + split.server + split.validator)
-    expected = epoch([q(si, "TotalHotkeyAlpha", hk, netuid, at=before) for hk in hotkeys], rows("Weights"),
-                     rows("Bonds"), q(si, "ValidatorPermit", netuid, at=before), params=params, context=context,
-                     rao_emission=rao)
+    n = q(si, "SubnetworkN", netuid, at=after)
+    expected = expected_epoch(si, netuid, epoch_block)
 
     assert q(si, "Incentive", netuid, at=after) == expected.incentive_u16.tolist()
     assert q(si, "Dividends", netuid, at=after) == expected.dividends_u16.tolist()

@@ -164,36 +164,32 @@ class MevShield(Pallet):
     @call(3, F("value", U32, "u32"), weight=4_206_000)
     def set_max_pending_extrinsics_number(self, ctx: Ctx, value):
         """Set the maximum number of pending extrinsics allowed in the queue."""
-        ctx.ensure_root()
-        self.MaxPendingExtrinsicsLimit.set(ctx.state, value)
-        ctx.event(self.name, "MaxPendingExtrinsicsNumberSet", {"value": value})
+        self._root_set(ctx, self.MaxPendingExtrinsicsLimit, value, "MaxPendingExtrinsicsNumberSet")
 
     @call(4, F("value", U64, "u64"), weight=4_327_000)
     def set_on_initialize_weight(self, ctx: Ctx, value):
         """Set the maximum weight allowed for on_initialize processing. Rejects values exceeding the absolute
         limit (half of total block weight)."""
-        ctx.ensure_root()
-        if value > MAX_ON_INITIALIZE_WEIGHT:
-            raise self.error("WeightExceedsAbsoluteMax")
-        self.OnInitializeWeight.set(ctx.state, value)
-        ctx.event(self.name, "OnInitializeWeightSet", {"value": value})
+        self._root_set(ctx, self.OnInitializeWeight, value, "OnInitializeWeightSet", limit=MAX_ON_INITIALIZE_WEIGHT)
 
     @call(5, F("value", U32, "u32"), weight=4_116_000)
     def set_stored_extrinsic_lifetime(self, ctx: Ctx, value):
         """Set the extrinsic lifetime (max blocks between submission and execution)."""
-        ctx.ensure_root()
-        self.ExtrinsicLifetime.set(ctx.state, value)
-        ctx.event(self.name, "ExtrinsicLifetimeSet", {"value": value})
+        self._root_set(ctx, self.ExtrinsicLifetime, value, "ExtrinsicLifetimeSet")
 
     @call(6, F("value", U64, "u64"), weight=4_227_000)
     def set_max_extrinsic_weight(self, ctx: Ctx, value):
         """Set the maximum weight allowed for a single extrinsic during on_initialize processing. Extrinsics
         exceeding this limit are removed from the queue. Rejects values exceeding the absolute limit."""
+        self._root_set(ctx, self.MaxExtrinsicWeight, value, "MaxExtrinsicWeightSet", limit=MAX_ON_INITIALIZE_WEIGHT)
+
+    def _root_set(self, ctx: Ctx, item, value, event: str, limit: int | None = None) -> None:
+        """A root-only setter: check the origin (and the absolute limit), store, announce."""
         ctx.ensure_root()
-        if value > MAX_ON_INITIALIZE_WEIGHT:
+        if limit is not None and value > limit:
             raise self.error("WeightExceedsAbsoluteMax")
-        self.MaxExtrinsicWeight.set(ctx.state, value)
-        ctx.event(self.name, "MaxExtrinsicWeightSet", {"value": value})
+        item.set(ctx.state, value)
+        ctx.event(self.name, event, {"value": value})
 
     # ------------------------------------------------------------------ hooks
 
