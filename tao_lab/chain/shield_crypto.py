@@ -106,6 +106,7 @@ def encrypt(enc_key: bytes, plaintext: bytes, nonce: bytes | None = None) -> byt
     return ShieldedTransaction(key_hash(enc_key), kem_ct, nonce, body + tag).encode()
 
 
+@lru_cache(maxsize=128)  # the node decrypts each carrier twice: validating it for the pool, then in its block
 def decrypt(dec_key: bytes, tx: ShieldedTransaction) -> bytes:
     """The plaintext of ``tx``; `ShieldError` if its KEM ciphertext or its AEAD tag does not check out.
 
