@@ -79,7 +79,7 @@ def pretrain(miner, steps: int, spec: dict) -> str:
     """
     root = cache_dir()
     key = cache_key(spec, steps) if root is not None else None
-    if key is None:
+    if key is None or getattr(miner.predictor, "model", None) is None:  # no weights (a noise or copier miner)
         miner.train(steps)
         return "trained, not cached"
     import torch

@@ -80,3 +80,11 @@ def test_only_the_newest_entries_are_kept(cache, monkeypatch):
     assert len(list(cache.glob("*.pt"))) == 2
     assert pretrain(miner(3), 1, {**SPEC, "seed": 3}) == "cached"
     assert pretrain(miner(1), 1, {**SPEC, "seed": 1}) == "trained"  # the oldest went
+
+
+def test_a_miner_without_weights_only_trains(cache):
+    # a behaviour that brings its own answers (noise, lazy, copier) has no model: nothing to train or store
+    m = Miner(Wallet.dev("//Alice", hotkey_uri="//Alice//noweights"), None, 1, model=lambda tokens: tokens[:, 1:] * 0.0,
+              allow="any")
+    assert pretrain(m, 3, {**SPEC, "behaviour": "noise"}) == "trained, not cached"
+    assert not cache.exists()
